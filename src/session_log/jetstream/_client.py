@@ -1,0 +1,416 @@
+"""The asyncio side of the store: one event-loop thread that owns the connection.
+
+This is the only module of the store with ``async def`` code. Everything the
+recorders call is synchronous: :meth:`NATSBridge.call` schedules a coroutine on
+the loop thread and blocks the calling thread on a plain lock until it is done
+(lighter than ``run_coroutine_threadsafe``'s condition-based future). Errors are
+translated into eventsourcing's errors by :func:`.errors.translate`.
+
+Replies to requests (publish acknowledgements, direct gets, API calls) arrive on
+one wildcard inbox subscription and are routed by token, so a request costs one
+publish and no subscription set-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import msgspec
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from .errors import (
+    DisconnectedError,
+    JetStreamAPIError,
+    NoRespondersError,
+    translate,
+)
+
+T = TypeVar("T")
+
+Headers = dict[str, str]
+
+
+class RawMessage(msgspec.Struct, frozen=True):
+    """A stored message as returned by a direct get."""
+
+    subject: str
+    seq: int
+    headers: Headers
+    data: bytes
+
+
+class _APIErrorBody(msgspec.Struct):
+    code: int = 0
+    err_code: int = 0
+    description: str = ""
+
+
+class PubAck(msgspec.Struct):
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+    batch: str | None = None
+    count: int = 0
+    error: _APIErrorBody | None = None
+
+
+_decode_ack = msgspec.json.Decoder(PubAck).decode
+_decode_api = msgspec.json.Decoder(dict[str, Any]).decode
+_encode = msgspec.json.Encoder().encode
+
+
+class _Waiter:
+    """A one-shot rendezvous between the loop thread and a calling thread."""
+
+    __slots__ = ("error", "lock", "result")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def done(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            self.error = TimeoutError("cancelled")
+        else:
+            self.error = task.exception()
+            if self.error is None:
+                self.result = task.result()
+        self.lock.release()
+
+
+@dataclass
+class _Pending:
+    """A request waiting for its reply (or replies, for a batch direct get)."""
+
+    future: asyncio.Future[Any]
+    multi: bool = False
+    messages: list[RawMessage] = field(default_factory=list)
+
+
+class NATSBridge:
+    """Owns one NATS connection on a private event-loop thread."""
+
+    def __init__(
+        self,
+        servers: Sequence[str],
+        *,
+        timeout: float = 5.0,
+        connect_timeout: float = 2.0,
+        name: str = "session-log",
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.servers = list(servers)
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.name = name
+        self.options = dict(options or {})
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._run, name="session-log-nats", daemon=True
+        )
+        self._nc: Client | None = None
+        self._inbox = ""
+        self._pending: dict[str, _Pending] = {}
+        self._tokens = itertools.count(1)
+        self._closed = False
+        self._started = False
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- lifecycle
+    @property
+    def server(self) -> str:
+        """The server in use (for error messages)."""
+        nc = self._nc
+        if nc is not None and nc.connected_url is not None:
+            return nc.connected_url.geturl()
+        return ",".join(self.servers)
+
+    @property
+    def is_connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            self._thread.start()
+            self._started = True
+        try:
+            self.call(self._connect, operation="connect", timeout=None)
+        except BaseException:
+            self.close()
+            raise
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+
+    async def _connect(self) -> None:
+        options: dict[str, Any] = {
+            "name": self.name,
+            "connect_timeout": self.connect_timeout,
+            "allow_reconnect": True,
+            "max_reconnect_attempts": -1,
+            "reconnect_time_wait": 0.25,
+            "ping_interval": 5,
+            "max_outstanding_pings": 2,
+        }
+        options.update(self.options)
+
+        async def _quiet(_exc: Exception) -> None:
+            return None
+
+        options.setdefault("error_cb", _quiet)
+        # The first connection must not retry forever: fail within seconds.
+        self._nc = await asyncio.wait_for(
+            nats.connect(self.servers, **options),
+            timeout=max(self.connect_timeout * 2, self.timeout),
+        )
+        self._inbox = self._nc.new_inbox()
+        await self._nc.subscribe(self._inbox + ".*", cb=self._on_reply)
+
+    def close(self) -> None:
+        """Close the connection and stop the loop thread (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            started = self._started
+        if started:
+            if self._nc is not None:
+                try:
+                    fut = asyncio.run_coroutine_threadsafe(self._aclose(), self._loop)
+                    fut.result(self.timeout + 1)
+                except Exception:  # noqa: S110 - closing must not fail
+                    pass
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(5)
+        if not self._loop.is_running():
+            self._loop.close()
+
+    async def _aclose(self) -> None:
+        nc = self._nc
+        if nc is not None and not nc.is_closed:
+            await nc.close()
+        for pending in self._pending.values():
+            if not pending.future.done():
+                pending.future.cancel()
+        self._pending.clear()
+        tasks = [
+            t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+        ]
+        for task in tasks:
+            task.cancel()
+
+    # ------------------------------------------------------------------- bridge
+    def call(
+        self,
+        fn: Callable[..., Awaitable[T]],
+        *args: Any,
+        operation: str,
+        timeout: float | None = -1.0,
+    ) -> T:
+        """Run ``fn(*args)`` on the loop thread and return its result.
+
+        Any failure is raised as an eventsourcing ``PersistenceError``.
+        """
+        if self._closed:
+            raise translate(
+                DisconnectedError("the connection is closed"), operation, self.server
+            )
+        if timeout is not None and timeout < 0:
+            timeout = self.timeout * 2 + 1
+        waiter = _Waiter()
+        holder: list[asyncio.Task[T]] = []
+
+        def start() -> None:
+            task = self._loop.create_task(fn(*args))  # type: ignore[arg-type]
+            holder.append(task)
+            task.add_done_callback(waiter.done)
+
+        self._loop.call_soon_threadsafe(start)
+        if not waiter.lock.acquire(timeout=-1 if timeout is None else timeout):
+            if holder:
+                self._loop.call_soon_threadsafe(holder[0].cancel)
+            raise translate(TimeoutError(), operation, self.server)
+        if waiter.error is not None:
+            raise translate(waiter.error, operation, self.server) from waiter.error
+        return waiter.result  # type: ignore[no-any-return]
+
+    def call_soon(self, fn: Callable[[], Any]) -> None:
+        """Run a plain callback on the loop thread."""
+        if not self._closed:
+            self._loop.call_soon_threadsafe(fn)
+
+    # -------------------------------------------------------------- reply mux
+    def _new_request(self, multi: bool = False) -> tuple[str, _Pending]:
+        token = str(next(self._tokens))
+        pending = _Pending(self._loop.create_future(), multi=multi)
+        self._pending[token] = pending
+        return token, pending
+
+    async def _on_reply(self, msg: Msg) -> None:
+        token = msg.subject[len(self._inbox) + 1 :]
+        pending = self._pending.get(token)
+        if pending is None or pending.future.done():
+            return
+        headers = msg.headers or {}
+        status = headers.get("Status")
+        if status is not None and not msg.data:
+            if status == "503":
+                pending.future.set_exception(NoRespondersError())
+            elif pending.multi and status in ("204", "404"):
+                left = int(headers.get("Nats-Num-Pending", "0") or 0)
+                pending.future.set_result((pending.messages, left))
+            elif status == "404":
+                pending.future.set_result(None)
+            else:
+                description = str(headers.get("Description", ""))
+                pending.future.set_exception(
+                    JetStreamAPIError(int(status), 0, description or "status")
+                )
+            return
+        if pending.multi:
+            pending.messages.append(_raw(headers, msg.data))
+        else:
+            pending.future.set_result(msg)
+
+    async def _await(self, token: str, pending: _Pending) -> Any:
+        try:
+            return await asyncio.wait_for(pending.future, self.timeout)
+        finally:
+            self._pending.pop(token, None)
+
+    def _require_connected(self) -> Client:
+        nc = self._nc
+        if nc is None or nc.is_closed:
+            msg = "not connected"
+            raise DisconnectedError(msg)
+        if not nc.is_connected:
+            # Refuse rather than buffer: a buffered write could land after we
+            # reported failure to the caller.
+            msg = "disconnected from the server, reconnecting"
+            raise DisconnectedError(msg)
+        return nc
+
+    # -------------------------------------------------------------- operations
+    async def publish(self, subject: str, payload: bytes, headers: Headers) -> PubAck:
+        """Publish one message to a stream and wait for its acknowledgement."""
+        nc = self._require_connected()
+        token, pending = self._new_request()
+        await nc.publish(subject, payload, reply=f"{self._inbox}.{token}", headers=headers)
+        reply: Msg = await self._await(token, pending)
+        return _check_ack(reply.data)
+
+    async def publish_batch(
+        self, messages: Sequence[tuple[str, bytes, Headers]], batch_id: str
+    ) -> PubAck:
+        """Publish an atomic batch (stored whole or not at all)."""
+        nc = self._require_connected()
+        token, pending = self._new_request()
+        last = len(messages)
+        for index, (subject, payload, headers) in enumerate(messages, start=1):
+            headers["Nats-Batch-Id"] = batch_id
+            headers["Nats-Batch-Sequence"] = str(index)
+            if index == last:
+                headers["Nats-Batch-Commit"] = "1"
+                await nc.publish(
+                    subject, payload, reply=f"{self._inbox}.{token}", headers=headers
+                )
+            else:
+                await nc.publish(subject, payload, headers=headers)
+        reply: Msg = await self._await(token, pending)
+        return _check_ack(reply.data)
+
+    async def direct_get(self, stream: str, request: dict[str, Any]) -> RawMessage | None:
+        """One message by ``seq``/``last_by_subj``/``next_by_subj``, or None."""
+        nc = self._require_connected()
+        token, pending = self._new_request()
+        await nc.publish(
+            f"$JS.API.DIRECT.GET.{stream}",
+            _encode(request),
+            reply=f"{self._inbox}.{token}",
+        )
+        reply: Msg | None = await self._await(token, pending)
+        if reply is None:
+            return None
+        return _raw(reply.headers or {}, reply.data)
+
+    async def direct_get_batch(
+        self, stream: str, request: dict[str, Any]
+    ) -> tuple[list[RawMessage], int]:
+        """Up to ``request['batch']`` messages in stream order (empty at the end),
+        and how many matching messages the server holds after them.
+        """
+        nc = self._require_connected()
+        token, pending = self._new_request(multi=True)
+        await nc.publish(
+            f"$JS.API.DIRECT.GET.{stream}",
+            _encode(request),
+            reply=f"{self._inbox}.{token}",
+        )
+        result: tuple[list[RawMessage], int] = await self._await(token, pending)
+        return result
+
+    async def api(self, subject: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A JetStream API request; an error reply raises JetStreamAPIError."""
+        nc = self._require_connected()
+        token, pending = self._new_request()
+        await nc.publish(
+            f"$JS.API.{subject}",
+            _encode(body) if body is not None else b"",
+            reply=f"{self._inbox}.{token}",
+        )
+        reply: Msg | None = await self._await(token, pending)
+        if reply is None:
+            raise JetStreamAPIError(404, 0, "not found")
+        result = _decode_api(reply.data)
+        error = result.get("error")
+        if error:
+            raise JetStreamAPIError(
+                int(error.get("code", 0)),
+                int(error.get("err_code", 0)),
+                str(error.get("description", "")),
+            )
+        return result
+
+    async def subscribe_signal(self, subject: str, callback: Callable[[], None]) -> Any:
+        """A core subscription calling ``callback`` (in the loop) per message."""
+        nc = self._require_connected()
+
+        async def on_msg(_msg: Msg) -> None:
+            callback()
+
+        return await nc.subscribe(subject, cb=on_msg)
+
+    async def unsubscribe(self, sub: Any) -> None:
+        nc = self._nc
+        if nc is not None and not nc.is_closed:
+            await sub.unsubscribe()
+
+
+def _raw(headers: Headers, data: bytes) -> RawMessage:
+    return RawMessage(
+        subject=headers.get("Nats-Subject", ""),
+        seq=int(headers.get("Nats-Sequence", "0")),
+        headers=headers,
+        data=data,
+    )
+
+
+def _check_ack(data: bytes) -> PubAck:
+    ack = _decode_ack(data)
+    if ack.error is not None:
+        raise JetStreamAPIError(
+            ack.error.code, ack.error.err_code, ack.error.description
+        )
+    return ack

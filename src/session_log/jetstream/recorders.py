@@ -1,0 +1,671 @@
+"""eventsourcing recorders on NATS JetStream.
+
+Write path (``insert_events``): every event becomes one message on its
+aggregate's subject (:mod:`.subjects`) with headers ``SL-Topic`` (event topic),
+``SL-Version`` (originator version) and ``Nats-Msg-Id``. The first message of
+each aggregate carries ``Nats-Expected-Last-Subject-Sequence``: the stream
+sequence of the aggregate's last stored event, or 0 for a new aggregate, so the
+server refuses a save that lost a race (err_code 10071 -> ``IntegrityError``).
+One event is a plain publish; several events, of one or several aggregates,
+are one atomic batch (stored whole or not at all). Notification ids are stream
+sequences; an atomic batch occupies consecutive sequences.
+
+The recorder remembers, per aggregate, the version and sequence of the last
+event it saw (an LRU "tip" cache, filled by saves and reads). A save with no
+tip expects a new aggregate; if the server says otherwise, the recorder asks
+for the real tip: a stored version >= the first new version is a conflict
+(``IntegrityError``), anything else is retried with the right expectation.
+
+A write whose acknowledgement is lost (timeout, reconnect) is resolved, not
+guessed: the recorder reads the aggregate's last message back; if it carries
+this save's ``Nats-Msg-Id`` the save is reported as stored, otherwise the save
+is sent again (the expectation makes a double store impossible). If the server
+cannot be asked, ``OutcomeUnknownError`` says so.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    IntegrityError,
+    Notification,
+    OperationalError,
+    ProcessRecorder,
+    StoredEvent,
+    Subscription,
+    Tracking,
+    TrackingRecorder,
+)
+
+from ._client import Headers, NATSBridge, RawMessage
+from .errors import (
+    InvalidOriginatorIdError,
+    JetStreamAPIError,
+    NotSentError,
+    OutcomeUnknownError,
+    STREAM_NOT_FOUND,
+    translate,
+)
+from .stream_config import StreamSpec
+from .subjects import SubjectScheme
+
+HEADER_TOPIC = "SL-Topic"
+HEADER_VERSION = "SL-Version"
+HEADER_TRACKING_ID = "SL-Notification-Id"
+HEADER_MSG_ID = "Nats-Msg-Id"
+HEADER_EXPECTED = "Nats-Expected-Last-Subject-Sequence"
+
+MAX_ATTEMPTS = 5
+READ_BATCH = 1000
+MAX_BATCH = 1000  # JetStream refuses atomic batches of more than 1,000 messages
+TIP_CACHE_SIZE = 50_000
+SCAN_BEFORE_SEARCH = 64
+
+
+class Tip:
+    """The last stored message of one subject."""
+
+    __slots__ = ("msg_id", "seq", "version")
+
+    def __init__(self, version: int, seq: int, msg_id: str = "") -> None:
+        self.version = version
+        self.seq = seq
+        self.msg_id = msg_id
+
+
+class JetStreamStream:
+    """One stream: its spec, subject scheme, and a cache of aggregate tips."""
+
+    def __init__(
+        self, bridge: NATSBridge, spec: StreamSpec, scheme: SubjectScheme
+    ) -> None:
+        self.bridge = bridge
+        self.spec = spec
+        self.scheme = scheme
+        self._tips: OrderedDict[str, Tip] = OrderedDict()
+        self._tips_lock = threading.Lock()
+
+    # ------------------------------------------------------------- set-up
+    def ensure(self, create: bool) -> None:
+        """Create the stream if missing (when ``create``), else verify it."""
+        bridge = self.bridge
+        name = self.spec.name
+        try:
+            info = bridge.call(
+                bridge.api, f"STREAM.INFO.{name}", None, operation=f"stream info {name}"
+            )
+        except OperationalError as e:
+            cause = e.__cause__
+            if not (
+                isinstance(cause, JetStreamAPIError) and cause.err_code == STREAM_NOT_FOUND
+            ):
+                raise
+            if not create:
+                msg = (
+                    f"stream {name!r} does not exist on {bridge.server} and "
+                    "CREATE_TABLE is off: create it (see docs/event-store.md) or "
+                    "set CREATE_TABLE=true"
+                )
+                raise OperationalError(msg) from None
+            bridge.call(
+                bridge.api,
+                f"STREAM.CREATE.{name}",
+                self.spec.create_config(),
+                operation=f"create stream {name}",
+            )
+            return
+        self.spec.check(info.get("config", {}))
+
+    # --------------------------------------------------------------- tips
+    def tip(self, subject: str) -> Tip | None:
+        with self._tips_lock:
+            tip = self._tips.get(subject)
+            if tip is not None:
+                self._tips.move_to_end(subject)
+            return tip
+
+    def remember(self, subject: str, tip: Tip) -> None:
+        with self._tips_lock:
+            old = self._tips.get(subject)
+            if old is not None and old.seq > tip.seq:
+                return
+            self._tips[subject] = tip
+            self._tips.move_to_end(subject)
+            if len(self._tips) > TIP_CACHE_SIZE:
+                self._tips.popitem(last=False)
+
+    def forget(self, subject: str) -> None:
+        with self._tips_lock:
+            self._tips.pop(subject, None)
+
+    # -------------------------------------------------------------- reads
+    def last(self, subject: str) -> RawMessage | None:
+        bridge = self.bridge
+        return bridge.call(
+            bridge.direct_get,
+            self.spec.name,
+            {"last_by_subj": subject},
+            operation=f"read last message of {subject}",
+        )
+
+    def next_from(self, subject: str, seq: int) -> RawMessage | None:
+        bridge = self.bridge
+        return bridge.call(
+            bridge.direct_get,
+            self.spec.name,
+            {"seq": seq, "next_by_subj": subject},
+            operation=f"read {subject} from {seq}",
+        )
+
+    def batch(
+        self, subject: str, seq: int, count: int
+    ) -> tuple[list[RawMessage], int]:
+        bridge = self.bridge
+        return bridge.call(
+            bridge.direct_get_batch,
+            self.spec.name,
+            {"seq": seq, "batch": count, "next_by_subj": subject},
+            operation=f"read {subject} from {seq}",
+        )
+
+    def fetch_tip(self, subject: str) -> Tip | None:
+        """Ask the server for a subject's last message, and remember it."""
+        msg = self.last(subject)
+        if msg is None:
+            self.forget(subject)
+            return None
+        tip = Tip(
+            int(msg.headers.get(HEADER_VERSION, "0")),
+            msg.seq,
+            msg.headers.get(HEADER_MSG_ID, ""),
+        )
+        self.remember(subject, tip)
+        return tip
+
+
+class _Save:
+    """One call of insert_events, prepared for (re)sending."""
+
+    def __init__(self, scheme: SubjectScheme, stored_events: Sequence[StoredEvent]):
+        self.save_id = uuid4().hex
+        self.events = stored_events
+        self.subjects: list[str] = []
+        self.first_version: dict[str, int] = {}
+        self.last_index: dict[str, int] = {}
+        last_version: dict[str, int] = {}
+        for index, event in enumerate(stored_events):
+            subject = scheme.subject(event.originator_id)
+            version = event.originator_version
+            if not isinstance(version, int) or isinstance(version, bool):
+                msg = f"originator version {version!r} is not an int"
+                raise InvalidOriginatorIdError(msg)
+            if "\r" in event.topic or "\n" in event.topic or not event.topic:
+                msg = f"topic {event.topic!r} cannot be sent as a header"
+                raise InvalidOriginatorIdError(msg)
+            previous = last_version.get(subject)
+            if previous is None:
+                self.first_version[subject] = version
+            elif version <= previous:
+                msg = (
+                    f"versions of {event.originator_id!r} in one save must increase:"
+                    f" {version} after {previous}"
+                )
+                raise IntegrityError(msg)
+            last_version[subject] = version
+            self.last_index[subject] = index
+            self.subjects.append(subject)
+
+    def msg_id(self, index: int) -> str:
+        return f"{self.save_id}-{index}"
+
+    def messages(self, expected: dict[str, int]) -> list[tuple[str, bytes, Headers]]:
+        out: list[tuple[str, bytes, Headers]] = []
+        seen: set[str] = set()
+        for index, (subject, event) in enumerate(
+            zip(self.subjects, self.events, strict=True)
+        ):
+            headers: Headers = {
+                HEADER_TOPIC: event.topic,
+                HEADER_VERSION: str(event.originator_version),
+                HEADER_MSG_ID: self.msg_id(index),
+            }
+            if subject not in seen:
+                seen.add(subject)
+                headers[HEADER_EXPECTED] = str(expected[subject])
+            out.append((subject, event.state, headers))
+        return out
+
+
+class JetStreamAggregateRecorder(AggregateRecorder):
+    """Stores and reads aggregate events (or snapshots) on a JetStream stream."""
+
+    def __init__(
+        self,
+        stream: JetStreamStream,
+        *,
+        create_stream: bool = True,
+    ) -> None:
+        self.stream = stream
+        self.bridge = stream.bridge
+        self.scheme = stream.scheme
+        stream.ensure(create_stream)
+
+    # --------------------------------------------------------------- write
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        self._insert(stored_events, kwargs.get("tracking"))
+        return None
+
+    def _insert(
+        self, stored_events: Sequence[StoredEvent], tracking: Tracking | None
+    ) -> list[int]:
+        if not stored_events and tracking is None:
+            return []
+        save = _Save(self.scheme, stored_events)
+        extra = 1 if tracking is not None else 0
+        if len(stored_events) + extra > MAX_BATCH:
+            msg = (
+                f"a save of {len(stored_events)} events is over JetStream's atomic "
+                f"batch limit of {MAX_BATCH} messages"
+            )
+            raise OperationalError(msg)
+        refresh = False
+        for _attempt in range(MAX_ATTEMPTS):
+            expected = self._expectations(save, refresh)
+            messages = save.messages(expected)
+            if tracking is not None:
+                messages.append(self._tracking_message(tracking, save))
+            try:
+                last_seq = self._send(messages, save)
+            except IntegrityError:
+                refresh = True
+                done = self._already_stored(save, len(messages))
+                if done is not None:
+                    return done[: len(stored_events)]
+                continue
+            except NotSentError:
+                raise
+            except OperationalError as e:
+                done = self._resolve_unknown(save, len(messages), e)
+                if done is not None:
+                    return done[: len(stored_events)]
+                refresh = True
+                continue
+            seqs = list(range(last_seq - len(messages) + 1, last_seq + 1))
+            for subject, index in save.last_index.items():
+                version = stored_events[index].originator_version
+                self.stream.remember(subject, Tip(version, seqs[index], save.msg_id(index)))
+            return seqs[: len(stored_events)]
+        msg = f"save abandoned after {MAX_ATTEMPTS} attempts: the aggregates keep moving"
+        raise IntegrityError(msg)
+
+    def _expectations(self, save: _Save, refresh: bool) -> dict[str, int]:
+        expected: dict[str, int] = {}
+        for subject, first in save.first_version.items():
+            tip = self.stream.fetch_tip(subject) if refresh else self.stream.tip(subject)
+            if tip is None:
+                expected[subject] = 0
+                continue
+            if tip.version >= first:
+                oid = self.scheme.originator_id(subject)
+                msg = (
+                    f"conflict: {oid!r} already has version {tip.version} "
+                    f"(stream sequence {tip.seq}); cannot store version {first}"
+                )
+                raise IntegrityError(msg)
+            expected[subject] = tip.seq
+        return expected
+
+    def _send(self, messages: list[tuple[str, bytes, Headers]], save: _Save) -> int:
+        bridge = self.bridge
+        if len(messages) == 1:
+            subject, payload, headers = messages[0]
+            ack = bridge.call(
+                bridge.publish, subject, payload, headers, operation=f"publish to {subject}"
+            )
+        else:
+            ack = bridge.call(
+                bridge.publish_batch,
+                messages,
+                uuid4().hex,
+                operation=f"atomic batch of {len(messages)} to {self.stream.spec.name}",
+            )
+        if ack.duplicate:
+            # A retried message that the server already holds: it is ours.
+            pass
+        return ack.seq
+
+    def _already_stored(self, save: _Save, count: int) -> list[int] | None:
+        """If this save is already stored (a lost ack), its sequences."""
+        last_subject = save.subjects[-1] if save.subjects else None
+        if last_subject is None:
+            return None
+        tip = self.stream.fetch_tip(last_subject)
+        if tip is None or not tip.msg_id.startswith(save.save_id):
+            return None
+        index = int(tip.msg_id.rsplit("-", 1)[1])
+        if index != len(save.subjects) - 1:
+            return None
+        extra = count - len(save.subjects)
+        first = tip.seq - len(save.subjects) + 1
+        return list(range(first, first + len(save.subjects) + extra))
+
+    def _resolve_unknown(
+        self, save: _Save, count: int, error: OperationalError
+    ) -> list[int] | None:
+        deadline = time.monotonic() + self.bridge.timeout
+        while True:
+            try:
+                return self._already_stored(save, count)
+            except OperationalError:
+                if time.monotonic() > deadline:
+                    msg = (
+                        f"{error}; and the outcome could not be checked: the save "
+                        f"(id {save.save_id}) may or may not be stored"
+                    )
+                    raise OutcomeUnknownError(msg) from error
+                time.sleep(0.1)
+
+    def _tracking_message(
+        self, tracking: Tracking, save: _Save
+    ) -> tuple[str, bytes, Headers]:
+        raise NotImplementedError  # pragma: no cover - process recorder only
+
+    # ---------------------------------------------------------------- read
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        subject = self.scheme.subject(originator_id)
+        if limit is not None and limit <= 0:
+            return []
+        if desc and lte is None and limit == 1:
+            tip_msg = self.stream.last(subject)
+            if tip_msg is None:
+                return []
+            event = _stored(originator_id, tip_msg)
+            self.stream.remember(
+                subject, Tip(event.originator_version, tip_msg.seq, tip_msg.headers.get(HEADER_MSG_ID, ""))
+            )
+            if gt is not None and event.originator_version <= gt:
+                return []
+            return [event]
+        if desc and limit is not None:
+            return self._select_last(originator_id, subject, gt, lte, limit)
+        start = 1 if gt is None else self._seq_after(subject, gt)
+        if start is None:
+            return []
+        events = self._scan(originator_id, subject, start, gt, lte, None if desc else limit)
+        if desc:
+            events.reverse()
+        return events
+
+    def _select_last(
+        self,
+        originator_id: UUID | str,
+        subject: str,
+        gt: int | None,
+        lte: int | None,
+        limit: int,
+    ) -> list[StoredEvent]:
+        """The last ``limit`` events with gt < version <= lte, newest first."""
+        tip = self.stream.fetch_tip(subject)
+        if tip is None:
+            return []
+        upper = tip.version if lte is None else min(lte, tip.version)
+        floor = gt if gt is not None else -1
+        after = max(upper - limit, floor)
+        while True:
+            start = self._seq_after(subject, after)
+            events = (
+                []
+                if start is None
+                else self._scan(originator_id, subject, start, after, lte, None)
+            )
+            if len(events) >= limit or after <= floor:
+                break
+            after = max(floor, after - max(limit, 2 * (upper - after)))
+        events.reverse()
+        return events[:limit]
+
+    def _seq_after(self, subject: str, version: int) -> int | None:
+        """A stream sequence at or before the first event with a version above
+        ``version`` (binary search over the subject), or None if there is none.
+        """
+        first = self.stream.next_from(subject, 1)
+        if first is None:
+            return None
+        first_version = int(first.headers.get(HEADER_VERSION, "0"))
+        if first_version > version or version - first_version < SCAN_BEFORE_SEARCH:
+            return first.seq
+        tip = self.stream.fetch_tip(subject)
+        if tip is None or tip.version <= version:
+            return None
+        lo, hi = first.seq, tip.seq  # hi holds a version > version
+        while lo < hi:
+            mid = (lo + hi) // 2
+            msg = self.stream.next_from(subject, mid)
+            if msg is None:  # pragma: no cover - history is never deleted
+                return lo
+            if int(msg.headers.get(HEADER_VERSION, "0")) > version:
+                hi = msg.seq
+            else:
+                lo = msg.seq + 1
+        return hi
+
+    def _scan(
+        self,
+        originator_id: UUID | str,
+        subject: str,
+        start: int,
+        gt: int | None,
+        lte: int | None,
+        limit: int | None,
+    ) -> list[StoredEvent]:
+        events: list[StoredEvent] = []
+        seq = start
+        while True:
+            want = READ_BATCH if limit is None else min(READ_BATCH, limit - len(events))
+            messages, left = self.stream.batch(subject, seq, want)
+            for msg in messages:
+                event = _stored(originator_id, msg)
+                version = event.originator_version
+                if gt is not None and version <= gt:
+                    continue
+                if lte is not None and version > lte:
+                    return events
+                events.append(event)
+                if limit is not None and len(events) >= limit:
+                    return events
+            if not messages or left == 0:
+                if messages and lte is None and gt is None and limit is None:
+                    last = messages[-1]
+                    self.stream.remember(
+                        subject,
+                        Tip(events[-1].originator_version, last.seq, last.headers.get(HEADER_MSG_ID, "")),
+                    )
+                return events
+            seq = messages[-1].seq + 1
+
+
+def _stored(originator_id: UUID | str, msg: RawMessage) -> StoredEvent:
+    headers = msg.headers
+    return StoredEvent(
+        originator_id=originator_id,
+        originator_version=int(headers[HEADER_VERSION]),
+        topic=headers[HEADER_TOPIC],
+        state=msg.data,
+    )
+
+
+class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecorder):
+    """Aggregate events plus the application sequence (= stream sequence)."""
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        return self._insert(stored_events, None)
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        first = 1 if start is None else (start if inclusive_of_start else start + 1)
+        first = max(first, 1)
+        if limit <= 0 or (stop is not None and stop < first):
+            return []
+        wanted = set(topics)
+        originator_id = self.scheme.originator_id
+        notifications: list[Notification] = []
+        seq = first
+        while True:
+            want = limit - len(notifications)
+            if stop is not None:
+                want = min(want, stop - seq + 1)
+            if wanted:
+                want = READ_BATCH
+            want = max(1, min(want, READ_BATCH * 4))
+            messages, left = self.stream.batch(self.scheme.events_filter, seq, want)
+            for msg in messages:
+                if stop is not None and msg.seq > stop:
+                    return notifications
+                headers = msg.headers
+                topic = headers[HEADER_TOPIC]
+                if wanted and topic not in wanted:
+                    continue
+                notifications.append(
+                    Notification(
+                        id=msg.seq,
+                        originator_id=originator_id(msg.subject),
+                        originator_version=int(headers[HEADER_VERSION]),
+                        topic=topic,
+                        state=msg.data,
+                    )
+                )
+                if len(notifications) >= limit:
+                    return notifications
+            if not messages or left == 0:
+                return notifications
+            seq = messages[-1].seq + 1
+
+    def max_notification_id(self) -> int | None:
+        msg = self.stream.last(self.scheme.events_filter)
+        return None if msg is None else msg.seq
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        from .subscription import JetStreamSubscription
+
+        return JetStreamSubscription(self, gt=gt, topics=topics)
+
+
+class JetStreamTrackingRecorder(TrackingRecorder):
+    """Tracking records on a stream's ``<prefix>_tracking.<application>`` subjects.
+
+    ``insert_tracking`` refuses (``IntegrityError``) a notification id at or
+    below the application's last recorded one; the server enforces it under
+    concurrency with the expected-last-subject-sequence header.
+    """
+
+    def __init__(self, stream: JetStreamStream, *, create_stream: bool = True) -> None:
+        self.stream = stream
+        self.bridge = stream.bridge
+        self.scheme = stream.scheme
+        stream.ensure(create_stream)
+
+    def _tracking_tip(self, application_name: str) -> tuple[int, int] | None:
+        msg = self.stream.last(self.scheme.tracking_subject(application_name))
+        if msg is None:
+            return None
+        return int(msg.headers[HEADER_TRACKING_ID]), msg.seq
+
+    def _tracking_headers(self, tracking: Tracking) -> tuple[str, Headers]:
+        tip = self._tracking_tip(tracking.application_name)
+        if tip is not None and tip[0] >= tracking.notification_id:
+            msg = (
+                f"tracking {tracking.application_name!r} is at {tip[0]}; cannot "
+                f"record {tracking.notification_id}"
+            )
+            raise IntegrityError(msg)
+        headers: Headers = {
+            HEADER_TRACKING_ID: str(tracking.notification_id),
+            HEADER_EXPECTED: str(0 if tip is None else tip[1]),
+        }
+        return self.scheme.tracking_subject(tracking.application_name), headers
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        subject, headers = self._tracking_headers(tracking)
+        bridge = self.bridge
+        try:
+            bridge.call(
+                bridge.publish,
+                subject,
+                tracking.application_name.encode(),
+                headers,
+                operation=f"record tracking on {subject}",
+            )
+        except IntegrityError:
+            tip = self._tracking_tip(tracking.application_name)
+            if tip is None or tip[0] != tracking.notification_id:
+                raise
+            # Our own earlier attempt landed; nothing more to do.
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        tip = self._tracking_tip(application_name)
+        return None if tip is None else tip[0]
+
+
+class JetStreamProcessRecorder(
+    JetStreamApplicationRecorder, JetStreamTrackingRecorder, ProcessRecorder
+):
+    """Events and the tracking record of what caused them, in one atomic batch.
+
+    The tracking record is a message on the same stream (subject
+    ``<prefix>_tracking.<application>``), so notification ids of a process
+    application's stream increase but skip the tracking messages.
+    """
+
+    def __init__(self, stream: JetStreamStream, *, create_stream: bool = True) -> None:
+        JetStreamAggregateRecorder.__init__(self, stream, create_stream=create_stream)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        return self._insert(stored_events, kwargs.get("tracking"))
+
+    def _tracking_message(
+        self, tracking: Tracking, save: _Save
+    ) -> tuple[str, bytes, Headers]:
+        subject, headers = self._tracking_headers(tracking)
+        headers[HEADER_MSG_ID] = f"{save.save_id}-t"
+        return subject, tracking.application_name.encode(), headers
+
+
+__all__ = [
+    "JetStreamAggregateRecorder",
+    "JetStreamApplicationRecorder",
+    "JetStreamProcessRecorder",
+    "JetStreamStream",
+    "JetStreamTrackingRecorder",
+    "translate",
+]

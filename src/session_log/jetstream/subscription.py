@@ -1,0 +1,79 @@
+"""Catch-up-then-live subscriptions to an application's notifications.
+
+Reading is always by stream sequence through ``select_notifications``, so a
+subscription can neither skip nor repeat a notification, whatever happens to
+the connection: it remembers the last id it handed out and asks for what comes
+after it. Live updates are signalled by a plain core-NATS subscription to the
+stream's event subjects (every stored event is also delivered there); a missed
+signal (during a reconnect, say) costs at most ``POLL_INTERVAL`` seconds,
+because the subscription also polls. Server errors (a restart, a lost
+connection) are retried with back-off until the subscription is stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.persistence import ListenNotifySubscription, OperationalError
+
+if TYPE_CHECKING:
+    from .recorders import JetStreamApplicationRecorder
+
+
+class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecorder"]):
+    POLL_INTERVAL = 1.0
+    MAX_BACKOFF = 2.0
+
+    def __init__(
+        self,
+        recorder: JetStreamApplicationRecorder,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+    ) -> None:
+        self._signal: Any = None
+        self._bridge = recorder.bridge
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        self._select_limit = 1000
+        try:
+            self._signal = self._bridge.call(
+                self._bridge.subscribe_signal,
+                recorder.scheme.events_filter,
+                self._has_been_notified.set,
+                operation="subscribe to new events",
+            )
+        except OperationalError:
+            self._signal = None  # polling still delivers everything
+
+    def stop(self) -> None:
+        super().stop()
+        signal, self._signal = self._signal, None
+        if signal is not None:
+            bridge = self._bridge
+
+            def unsubscribe() -> None:
+                bridge._loop.create_task(bridge.unsubscribe(signal))  # noqa: SLF001
+
+            with contextlib.suppress(Exception):
+                bridge.call_soon(unsubscribe)
+
+    def _loop_on_pull(self) -> None:
+        backoff = 0.05
+        try:
+            while not self._has_been_stopped:
+                try:
+                    self._pull()
+                except OperationalError:
+                    # Server restarting or connection lost: try again later.
+                    self._has_been_notified.wait(backoff)
+                    backoff = min(backoff * 2, self.MAX_BACKOFF)
+                    continue
+                backoff = 0.05
+                if self._has_been_stopped:
+                    break
+                self._has_been_notified.wait(self.POLL_INTERVAL)
+        except BaseException as e:
+            if self._thread_error is None:
+                self._thread_error = e
+            self.stop()
