@@ -462,7 +462,7 @@ class JetStreamAggregateRecorder(AggregateRecorder):
             if msg is None:  # pragma: no cover - history is never deleted
                 return lo
             if int(msg.headers.get(HEADER_VERSION, "0")) > version:
-                hi = msg.seq
+                hi = mid
             else:
                 lo = msg.seq + 1
         return hi
