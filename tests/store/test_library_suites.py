@@ -71,7 +71,9 @@ class TestApplicationRecorderStrIDs(TestApplicationRecorder):
         return uuid4().hex
 
 
-class TestNonInterleaving(FactoryPerTest, suites.NonInterleavingNotificationIDsBaseCase):
+class TestNonInterleaving(
+    FactoryPerTest, suites.NonInterleavingNotificationIDsBaseCase
+):
     def create_recorder(self) -> ApplicationRecorder:
         return self._factory().application_recorder()
 

@@ -184,7 +184,9 @@ def test_long_history_reads(recorder: JetStreamApplicationRecorder) -> None:
     noise = f"album.recording.{uuid4().hex}"
     n = 2500
     for start in range(1, n + 1, 500):
-        recorder.insert_events([ev(oid, v, b"%d" % v) for v in range(start, start + 500)])
+        recorder.insert_events(
+            [ev(oid, v, b"%d" % v) for v in range(start, start + 500)]
+        )
         recorder.insert_events([ev(noise, start // 500 + 1)])
     fresh = new_factory("fresh")  # no cache: reads go to the server only
     fresh.env["NATS_STREAM"] = recorder.stream.spec.name
@@ -215,7 +217,9 @@ def test_select_notifications_filters(recorder: JetStreamApplicationRecorder) ->
     oid = uuid4()
     recorder.insert_events([ev(oid, v, topic=f"t{v % 3}") for v in range(1, 31)])
     assert [n.id for n in recorder.select_notifications(5, 3)] == [5, 6, 7]
-    assert [n.id for n in recorder.select_notifications(5, 3, inclusive_of_start=False)] == [6, 7, 8]
+    assert [
+        n.id for n in recorder.select_notifications(5, 3, inclusive_of_start=False)
+    ] == [6, 7, 8]
     got = recorder.select_notifications(1, 100, stop=20, topics=["t0"])
     assert [n.originator_version for n in got] == [3, 6, 9, 12, 15, 18]
     assert recorder.select_notifications(31, 10) == []
@@ -281,7 +285,11 @@ def test_unfit_existing_stream_is_refused(nats_url: str) -> None:
 
 def test_missing_stream_without_create_table(nats_url: str) -> None:
     f = JetStreamFactory(
-        {"NATS_URL": nats_url, "NATS_STREAM": fresh_stream_name("none"), "CREATE_TABLE": "no"}
+        {
+            "NATS_URL": nats_url,
+            "NATS_STREAM": fresh_stream_name("none"),
+            "CREATE_TABLE": "no",
+        }
     )
     try:
         with pytest.raises(OperationalError, match="does not exist"):
@@ -309,7 +317,9 @@ def test_stream_config_cannot_lose_history(factory: JetStreamFactory) -> None:
     with pytest.raises(OperationalError):
         bridge.call(bridge.api, f"STREAM.PURGE.{name}", {}, operation="purge")
     with pytest.raises(OperationalError):
-        bridge.call(bridge.api, f"STREAM.MSG.DELETE.{name}", {"seq": 1}, operation="delete")
+        bridge.call(
+            bridge.api, f"STREAM.MSG.DELETE.{name}", {"seq": 1}, operation="delete"
+        )
     assert len(recorder.select_events(oid)) == 1
 
 
@@ -415,7 +425,9 @@ def test_lost_acknowledgement_is_resolved_without_duplicate(
 
 def test_disconnected_write_is_not_sent(tmp_path: Any) -> None:
     server = EmbeddedNATS(store_dir=tmp_path / "nats").start()
-    f = JetStreamFactory({"NATS_URL": server.url, "NATS_STREAM": "down", "NATS_TIMEOUT": "1"})
+    f = JetStreamFactory(
+        {"NATS_URL": server.url, "NATS_STREAM": "down", "NATS_TIMEOUT": "1"}
+    )
     try:
         recorder = f.application_recorder()
         recorder.insert_events([ev(uuid4(), 1)])

@@ -190,7 +190,7 @@ class NATSBridge:
                 try:
                     fut = asyncio.run_coroutine_threadsafe(self._aclose(), self._loop)
                     fut.result(self.timeout + 1)
-                except Exception:  # noqa: S110 - closing must not fail
+                except Exception:
                     pass
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
@@ -205,9 +205,7 @@ class NATSBridge:
             if not pending.future.done():
                 pending.future.cancel()
         self._pending.clear()
-        tasks = [
-            t for t in asyncio.all_tasks() if t is not asyncio.current_task()
-        ]
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
 
@@ -233,7 +231,7 @@ class NATSBridge:
         holder: list[asyncio.Task[T]] = []
 
         def start() -> None:
-            task = self._loop.create_task(fn(*args))  # type: ignore[arg-type]
+            task: asyncio.Task[T] = self._loop.create_task(fn(*args))  # type: ignore[arg-type]
             holder.append(task)
             task.add_done_callback(waiter.done)
 
@@ -307,7 +305,9 @@ class NATSBridge:
         """Publish one message to a stream and wait for its acknowledgement."""
         nc = self._require_connected()
         token, pending = self._new_request()
-        await nc.publish(subject, payload, reply=f"{self._inbox}.{token}", headers=headers)
+        await nc.publish(
+            subject, payload, reply=f"{self._inbox}.{token}", headers=headers
+        )
         reply: Msg = await self._await(token, pending)
         return _check_ack(reply.data)
 
@@ -331,7 +331,9 @@ class NATSBridge:
         reply: Msg = await self._await(token, pending)
         return _check_ack(reply.data)
 
-    async def direct_get(self, stream: str, request: dict[str, Any]) -> RawMessage | None:
+    async def direct_get(
+        self, stream: str, request: dict[str, Any]
+    ) -> RawMessage | None:
         """One message by ``seq``/``last_by_subj``/``next_by_subj``, or None."""
         nc = self._require_connected()
         token, pending = self._new_request()
@@ -361,7 +363,9 @@ class NATSBridge:
         result: tuple[list[RawMessage], int] = await self._await(token, pending)
         return result
 
-    async def api(self, subject: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def api(
+        self, subject: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A JetStream API request; an error reply raises JetStreamAPIError."""
         nc = self._require_connected()
         token, pending = self._new_request()

@@ -45,8 +45,8 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
     NATS_TIMEOUT = "NATS_TIMEOUT"
     NATS_CONNECT_TIMEOUT = "NATS_CONNECT_TIMEOUT"
     NATS_USER = "NATS_USER"
-    NATS_PASSWORD = "NATS_PASSWORD"  # noqa: S105 - an env key, not a secret
-    NATS_TOKEN = "NATS_TOKEN"  # noqa: S105
+    NATS_PASSWORD = "NATS_PASSWORD"
+    NATS_TOKEN = "NATS_TOKEN"
     NATS_CREDS = "NATS_CREDS"
     NATS_NKEY_SEED = "NATS_NKEY_SEED"
     NATS_TLS_CA = "NATS_TLS_CA"
@@ -120,11 +120,13 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
     def _create(self) -> bool:
         return strtobool(self.env.get(self.CREATE_TABLE) or "yes")
 
-    def stream(self, name: str, prefix: str, *, tracking: bool = True) -> JetStreamStream:
+    def stream(
+        self, name: str, prefix: str, *, tracking: bool = True
+    ) -> JetStreamStream:
         """The handle of stream ``name`` whose subjects start with ``prefix``."""
         if name not in self._streams:
             scheme = SubjectScheme(prefix)
-            subjects = (scheme.events_filter,)
+            subjects: tuple[str, ...] = (scheme.events_filter,)
             if tracking:
                 subjects += (scheme.tracking_filter,)
             spec = StreamSpec(
@@ -148,7 +150,9 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
     # ----------------------------------------------------------- recorders
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
         stream = (
-            self._snapshots_stream() if purpose == "snapshots" else self._events_stream()
+            self._snapshots_stream()
+            if purpose == "snapshots"
+            else self._events_stream()
         )
         return JetStreamAggregateRecorder(stream, create_stream=self._create())
 

@@ -47,11 +47,11 @@ from eventsourcing.persistence import (
 
 from ._client import Headers, NATSBridge, RawMessage
 from .errors import (
+    STREAM_NOT_FOUND,
     InvalidOriginatorIdError,
     JetStreamAPIError,
     NotSentError,
     OutcomeUnknownError,
-    STREAM_NOT_FOUND,
     translate,
 )
 from .stream_config import StreamSpec
@@ -105,7 +105,8 @@ class JetStreamStream:
         except OperationalError as e:
             cause = e.__cause__
             if not (
-                isinstance(cause, JetStreamAPIError) and cause.err_code == STREAM_NOT_FOUND
+                isinstance(cause, JetStreamAPIError)
+                and cause.err_code == STREAM_NOT_FOUND
             ):
                 raise
             if not create:
@@ -165,9 +166,7 @@ class JetStreamStream:
             operation=f"read {subject} from {seq}",
         )
 
-    def batch(
-        self, subject: str, seq: int, count: int
-    ) -> tuple[list[RawMessage], int]:
+    def batch(self, subject: str, seq: int, count: int) -> tuple[list[RawMessage], int]:
         bridge = self.bridge
         return bridge.call(
             bridge.direct_get_batch,
@@ -303,15 +302,21 @@ class JetStreamAggregateRecorder(AggregateRecorder):
             seqs = list(range(last_seq - len(messages) + 1, last_seq + 1))
             for subject, index in save.last_index.items():
                 version = stored_events[index].originator_version
-                self.stream.remember(subject, Tip(version, seqs[index], save.msg_id(index)))
+                self.stream.remember(
+                    subject, Tip(version, seqs[index], save.msg_id(index))
+                )
             return seqs[: len(stored_events)]
-        msg = f"save abandoned after {MAX_ATTEMPTS} attempts: the aggregates keep moving"
+        msg = (
+            f"save abandoned after {MAX_ATTEMPTS} attempts: the aggregates keep moving"
+        )
         raise IntegrityError(msg)
 
     def _expectations(self, save: _Save, refresh: bool) -> dict[str, int]:
         expected: dict[str, int] = {}
         for subject, first in save.first_version.items():
-            tip = self.stream.fetch_tip(subject) if refresh else self.stream.tip(subject)
+            tip = (
+                self.stream.fetch_tip(subject) if refresh else self.stream.tip(subject)
+            )
             if tip is None:
                 expected[subject] = 0
                 continue
@@ -330,7 +335,11 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         if len(messages) == 1:
             subject, payload, headers = messages[0]
             ack = bridge.call(
-                bridge.publish, subject, payload, headers, operation=f"publish to {subject}"
+                bridge.publish,
+                subject,
+                payload,
+                headers,
+                operation=f"publish to {subject}",
             )
         else:
             ack = bridge.call(
@@ -399,7 +408,12 @@ class JetStreamAggregateRecorder(AggregateRecorder):
                 return []
             event = _stored(originator_id, tip_msg)
             self.stream.remember(
-                subject, Tip(event.originator_version, tip_msg.seq, tip_msg.headers.get(HEADER_MSG_ID, ""))
+                subject,
+                Tip(
+                    event.originator_version,
+                    tip_msg.seq,
+                    tip_msg.headers.get(HEADER_MSG_ID, ""),
+                ),
             )
             if gt is not None and event.originator_version <= gt:
                 return []
@@ -409,7 +423,9 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         start = 1 if gt is None else self._seq_after(subject, gt)
         if start is None:
             return []
-        events = self._scan(originator_id, subject, start, gt, lte, None if desc else limit)
+        events = self._scan(
+            originator_id, subject, start, gt, lte, None if desc else limit
+        )
         if desc:
             events.reverse()
         return events
@@ -496,7 +512,11 @@ class JetStreamAggregateRecorder(AggregateRecorder):
                     last = messages[-1]
                     self.stream.remember(
                         subject,
-                        Tip(events[-1].originator_version, last.seq, last.headers.get(HEADER_MSG_ID, "")),
+                        Tip(
+                            events[-1].originator_version,
+                            last.seq,
+                            last.headers.get(HEADER_MSG_ID, ""),
+                        ),
                     )
                 return events
             seq = messages[-1].seq + 1

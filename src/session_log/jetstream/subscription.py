@@ -53,7 +53,7 @@ class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecord
             bridge = self._bridge
 
             def unsubscribe() -> None:
-                bridge._loop.create_task(bridge.unsubscribe(signal))  # noqa: SLF001
+                bridge._loop.create_task(bridge.unsubscribe(signal))
 
             with contextlib.suppress(Exception):
                 bridge.call_soon(unsubscribe)
