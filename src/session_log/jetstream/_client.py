@@ -66,6 +66,24 @@ _decode_api = msgspec.json.Decoder(dict[str, Any]).decode
 _encode = msgspec.json.Encoder().encode
 
 
+def new_event_loop(kind: str = "auto") -> asyncio.AbstractEventLoop:
+    """uvloop where installed (its thread hand-offs are ~2.5x cheaper), else
+    asyncio's default loop. ``kind`` is ``auto``, ``uvloop`` or ``asyncio``.
+    """
+    if kind not in ("auto", "uvloop", "asyncio"):
+        msg = f"event loop {kind!r} is not one of auto, uvloop, asyncio"
+        raise ValueError(msg)
+    if kind != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if kind == "uvloop":
+                raise
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
 class _Waiter:
     """A one-shot rendezvous between the loop thread and a calling thread."""
 
@@ -107,13 +125,14 @@ class NATSBridge:
         connect_timeout: float = 2.0,
         name: str = "session-log",
         options: dict[str, Any] | None = None,
+        loop: str = "auto",
     ) -> None:
         self.servers = list(servers)
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.name = name
         self.options = dict(options or {})
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_event_loop(loop)
         self._thread = threading.Thread(
             target=self._run, name="session-log-nats", daemon=True
         )

@@ -55,6 +55,7 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
     NATS_REPLICAS = "NATS_REPLICAS"
     NATS_STORAGE = "NATS_STORAGE"
     NATS_DUPLICATE_WINDOW = "NATS_DUPLICATE_WINDOW"
+    NATS_EVENT_LOOP = "NATS_EVENT_LOOP"
     CREATE_TABLE = "CREATE_TABLE"
 
     DEFAULT_URL = "nats://127.0.0.1:4222"
@@ -112,6 +113,7 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
                 connect_timeout=self._float(self.NATS_CONNECT_TIMEOUT, 2.0),
                 name=f"session-log:{self.env.name or 'app'}",
                 options=self._connect_options(),
+                loop=(self.env.get(self.NATS_EVENT_LOOP) or "auto").lower(),
             )
             bridge.start()
             self._bridge = bridge
