@@ -22,10 +22,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -102,10 +102,16 @@ class Raw:
         async def make() -> None:
             await self.nc.request(
                 f"$JS.API.STREAM.CREATE.{name}",
-                (
-                    '{"name":"%s","subjects":["%s.>"],"storage":"file",'
-                    '"allow_direct":true,"allow_atomic":true,"deny_delete":true,'
-                    '"deny_purge":true}' % (name, name)
+                json.dumps(
+                    {
+                        "name": name,
+                        "subjects": [f"{name}.>"],
+                        "storage": "file",
+                        "allow_direct": True,
+                        "allow_atomic": True,
+                        "deny_delete": True,
+                        "deny_purge": True,
+                    }
                 ).encode(),
             )
 
@@ -171,12 +177,16 @@ class Raw:
 
 # --------------------------------------------------------------- workloads
 def app_for(kind: str, url: str, name: str, tmp: str) -> Studio:
-    if kind == "jetstream":
+    if kind.startswith("jetstream"):
         env = {
             "PERSISTENCE_MODULE": "session_log.jetstream",
             "NATS_URL": url,
             "NATS_STREAM": name,
         }
+        if kind == "jetstream+msgspec":
+            env["TRANSCODER_TOPIC"] = "session_log.codec:MsgspecTranscoder"
+    elif kind == "popo (no I/O)":
+        env = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     else:
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
@@ -255,6 +265,9 @@ def read_aggregate(app: Studio, oid: Any, events: int) -> int:
 
 
 # ------------------------------------------------------------------- main
+WRITE_BACKENDS = ("jetstream", "jetstream+msgspec", "sqlite", "popo (no I/O)")
+
+
 def store_loop() -> str:
     try:
         import uvloop  # noqa: F401
@@ -295,7 +308,9 @@ def main() -> None:
 
         def raw_rows(key: str, work: Callable[[Raw], int]) -> None:
             for loop, raw in raws.items():
-                rows.append((key, f"raw nats-py ({loop})", *measure(lambda: work(raw))))
+                rows.append(
+                    (key, f"raw nats-py ({loop})", *measure(lambda raw=raw: work(raw)))
+                )
 
         # (a)
         raw_rows(
@@ -304,9 +319,11 @@ def main() -> None:
                 raw.stream(f"rawa{len(rows)}"), n_seq, payload
             ),
         )
-        for kind in ("jetstream", "sqlite"):
-            app = app_for(kind, server.url, f"a_{kind}", tmp)
-            rows.append(("a", kind, *measure(lambda: save_sequential(app, n_seq))))
+        for i, kind in enumerate(WRITE_BACKENDS):
+            app = app_for(kind, server.url, f"a_{i}", tmp)
+            rows.append(
+                ("a", kind, *measure(lambda app=app: save_sequential(app, n_seq)))
+            )
             app.close()
 
         # (b)
@@ -316,9 +333,11 @@ def main() -> None:
                 raw.stream(f"rawb{len(rows)}"), writers, each, payload
             ),
         )
-        for kind in ("jetstream", "sqlite"):
-            app = app_for(kind, server.url, f"b_{kind}", tmp)
-            rows.append(("b", kind, *measure(lambda: save_threads(app, writers, each))))
+        for i, kind in enumerate(WRITE_BACKENDS):
+            app = app_for(kind, server.url, f"b_{i}", tmp)
+            rows.append(
+                ("b", kind, *measure(lambda app=app: save_threads(app, writers, each)))
+            )
             app.close()
 
         # (c)
@@ -329,7 +348,7 @@ def main() -> None:
             fill(app, n_read)
         raw_rows("c", lambda raw: raw.ordered_read("c_jetstream.>", n_read))
         for kind, app in apps.items():
-            rows.append(("c", kind, *measure(lambda: read_all(app, n_read))))
+            rows.append(("c", kind, *measure(lambda app=app: read_all(app, n_read))))
             app.close()
 
         # (d)
@@ -341,7 +360,13 @@ def main() -> None:
         raw_rows("d", lambda raw: raw.ordered_read(subject, n_agg))
         for kind, app in apps.items():
             rows.append(
-                ("d", kind, *measure(lambda: read_aggregate(app, ids[kind], n_agg)))
+                (
+                    "d",
+                    kind,
+                    *measure(
+                        lambda app=app, kind=kind: read_aggregate(app, ids[kind], n_agg)
+                    ),
+                )
             )
             app.close()
         for raw in raws.values():
@@ -363,12 +388,11 @@ def main() -> None:
         for k, backend, rate, mib in (r for r in rows if r[0] == key):
             ratio = rate / base
             mark = ""
-            if backend == "jetstream" and key in targets:
+            if backend.startswith("jetstream") and key in targets:
                 verdict = "met" if ratio >= targets[key] else "MISSED"
                 mark = f"  target {targets[key]:.0%}: {verdict}"
-            print(
-                f"{labels[k]:44} {backend:22} {rate:10,.0f} {mib:9.1f} {ratio:6.0%}{mark}"
-            )
+            figures = f"{rate:10,.0f} {mib:9.1f} {ratio:6.0%}"
+            print(f"{labels[k]:44} {backend:22} {figures}{mark}")
 
 
 if __name__ == "__main__":
