@@ -441,3 +441,32 @@ def test_disconnected_write_is_not_sent(tmp_path: Any) -> None:
     finally:
         f.close()
         server.stop()
+
+
+def test_every_event_is_chained_to_its_predecessor(
+    factory: JetStreamFactory,
+) -> None:
+    from session_log.jetstream import chain
+
+    oid = f"album.comp.{uuid4().hex}"
+    first = factory.application_recorder()
+    assert isinstance(first, JetStreamApplicationRecorder)
+    other = JetStreamFactory(dict(factory.env))
+    try:
+        second = other.application_recorder()
+        first.insert_events([ev(oid, 1, b"a"), ev(oid, 2, b"b")])
+        second.insert_events([ev(oid, 3, b"c")])  # no tip cached: retried
+        first.insert_events([ev(oid, 4, b"d")])  # stale tip: retried
+        subject = first.scheme.subject(oid)
+        messages, _ = first.stream.batch(subject, 1, 100)
+        assert len(messages) == 4
+        prev = chain.GENESIS
+        for msg in messages:
+            version = int(msg.headers["SL-Version"])
+            expected = chain.link(
+                prev, subject, version, msg.headers["SL-Topic"], msg.data
+            )
+            assert msg.headers[chain.HEADER_HASH] == expected.hex()
+            prev = expected
+    finally:
+        other.close()

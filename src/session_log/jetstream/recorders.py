@@ -45,6 +45,7 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 
+from . import chain
 from ._client import Headers, NATSBridge, RawMessage
 from .errors import (
     STREAM_NOT_FOUND,
@@ -56,6 +57,8 @@ from .errors import (
 )
 from .stream_config import StreamSpec
 from .subjects import SubjectScheme
+
+GENESIS = chain.GENESIS
 
 HEADER_TOPIC = "SL-Topic"
 HEADER_VERSION = "SL-Version"
@@ -73,12 +76,25 @@ SCAN_BEFORE_SEARCH = 64
 class Tip:
     """The last stored message of one subject."""
 
-    __slots__ = ("msg_id", "seq", "version")
+    __slots__ = ("hash", "msg_id", "seq", "version")
 
-    def __init__(self, version: int, seq: int, msg_id: str = "") -> None:
+    def __init__(
+        self, version: int, seq: int, msg_id: str = "", hash: bytes = GENESIS
+    ) -> None:
         self.version = version
         self.seq = seq
         self.msg_id = msg_id
+        self.hash = hash
+
+    @classmethod
+    def of(cls, msg: RawMessage) -> Tip:
+        headers = msg.headers
+        return cls(
+            int(headers.get(HEADER_VERSION, "0")),
+            msg.seq,
+            headers.get(HEADER_MSG_ID, ""),
+            chain.parse(headers.get(chain.HEADER_HASH)),
+        )
 
 
 class JetStreamStream:
@@ -181,11 +197,7 @@ class JetStreamStream:
         if msg is None:
             self.forget(subject)
             return None
-        tip = Tip(
-            int(msg.headers.get(HEADER_VERSION, "0")),
-            msg.seq,
-            msg.headers.get(HEADER_MSG_ID, ""),
-        )
+        tip = Tip.of(msg)
         self.remember(subject, tip)
         return tip
 
@@ -197,6 +209,7 @@ class _Save:
         self.save_id = uuid4().hex
         self.events = stored_events
         self.subjects: list[str] = []
+        self.hashes: list[bytes] = []
         self.first_version: dict[str, int] = {}
         self.last_index: dict[str, int] = {}
         last_version: dict[str, int] = {}
@@ -225,20 +238,31 @@ class _Save:
     def msg_id(self, index: int) -> str:
         return f"{self.save_id}-{index}"
 
-    def messages(self, expected: dict[str, int]) -> list[tuple[str, bytes, Headers]]:
+    def messages(
+        self, expected: dict[str, Tip | None]
+    ) -> list[tuple[str, bytes, Headers]]:
+        """The messages of this save, chained onto the ``expected`` tips."""
         out: list[tuple[str, bytes, Headers]] = []
-        seen: set[str] = set()
+        heads: dict[str, bytes] = {}
+        self.hashes = []
         for index, (subject, event) in enumerate(
             zip(self.subjects, self.events, strict=True)
         ):
+            version = event.originator_version
             headers: Headers = {
                 HEADER_TOPIC: event.topic,
-                HEADER_VERSION: str(event.originator_version),
+                HEADER_VERSION: str(version),
                 HEADER_MSG_ID: self.msg_id(index),
             }
-            if subject not in seen:
-                seen.add(subject)
-                headers[HEADER_EXPECTED] = str(expected[subject])
+            prev = heads.get(subject)
+            if prev is None:
+                tip = expected[subject]
+                headers[HEADER_EXPECTED] = "0" if tip is None else str(tip.seq)
+                prev = chain.GENESIS if tip is None else tip.hash
+            digest = chain.link(prev, subject, version, event.topic, event.state)
+            heads[subject] = digest
+            self.hashes.append(digest)
+            headers[chain.HEADER_HASH] = digest.hex()
             out.append((subject, event.state, headers))
         return out
 
@@ -303,7 +327,8 @@ class JetStreamAggregateRecorder(AggregateRecorder):
             for subject, index in save.last_index.items():
                 version = stored_events[index].originator_version
                 self.stream.remember(
-                    subject, Tip(version, seqs[index], save.msg_id(index))
+                    subject,
+                    Tip(version, seqs[index], save.msg_id(index), save.hashes[index]),
                 )
             return seqs[: len(stored_events)]
         msg = (
@@ -311,14 +336,14 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         )
         raise IntegrityError(msg)
 
-    def _expectations(self, save: _Save, refresh: bool) -> dict[str, int]:
-        expected: dict[str, int] = {}
+    def _expectations(self, save: _Save, refresh: bool) -> dict[str, Tip | None]:
+        expected: dict[str, Tip | None] = {}
         for subject, first in save.first_version.items():
             tip = (
                 self.stream.fetch_tip(subject) if refresh else self.stream.tip(subject)
             )
             if tip is None:
-                expected[subject] = 0
+                expected[subject] = None
                 continue
             if tip.version >= first:
                 oid = self.scheme.originator_id(subject)
@@ -327,7 +352,7 @@ class JetStreamAggregateRecorder(AggregateRecorder):
                     f"(stream sequence {tip.seq}); cannot store version {first}"
                 )
                 raise IntegrityError(msg)
-            expected[subject] = tip.seq
+            expected[subject] = tip
         return expected
 
     def _send(self, messages: list[tuple[str, bytes, Headers]], save: _Save) -> int:
@@ -407,14 +432,7 @@ class JetStreamAggregateRecorder(AggregateRecorder):
             if tip_msg is None:
                 return []
             event = _stored(originator_id, tip_msg)
-            self.stream.remember(
-                subject,
-                Tip(
-                    event.originator_version,
-                    tip_msg.seq,
-                    tip_msg.headers.get(HEADER_MSG_ID, ""),
-                ),
-            )
+            self.stream.remember(subject, Tip.of(tip_msg))
             if gt is not None and event.originator_version <= gt:
                 return []
             return [event]
@@ -509,15 +527,7 @@ class JetStreamAggregateRecorder(AggregateRecorder):
                     return events
             if not messages or left == 0:
                 if messages and lte is None and gt is None and limit is None:
-                    last = messages[-1]
-                    self.stream.remember(
-                        subject,
-                        Tip(
-                            events[-1].originator_version,
-                            last.seq,
-                            last.headers.get(HEADER_MSG_ID, ""),
-                        ),
-                    )
+                    self.stream.remember(subject, Tip.of(messages[-1]))
                 return events
             seq = messages[-1].seq + 1
 
