@@ -480,6 +480,10 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         """A stream sequence at or before the first event with a version above
         ``version`` (binary search over the subject), or None if there is none.
         """
+        cached = self.stream.tip(subject)
+        if cached is not None and cached.version <= version:
+            # Everything up to the cached tip has a version <= ``version``.
+            return cached.seq + 1
         first = self.stream.next_from(subject, 1)
         if first is None:
             return None
