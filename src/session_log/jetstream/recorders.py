@@ -67,6 +67,9 @@ HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_EXPECTED = "Nats-Expected-Last-Subject-Sequence"
 
 MAX_ATTEMPTS = 5
+# Back-off between attempts after an OperationalError: 0.25 s, 0.5 s, 1 s, 2 s.
+RETRY_BACKOFF_S = 0.25
+RETRY_BACKOFF_MAX_S = 2.0
 READ_BATCH = 1000
 MAX_BATCH = 1000  # JetStream refuses atomic batches of more than 1,000 messages
 TIP_CACHE_SIZE = 50_000
@@ -302,7 +305,12 @@ class JetStreamAggregateRecorder(AggregateRecorder):
             )
             raise OperationalError(msg)
         refresh = False
-        for _attempt in range(MAX_ATTEMPTS):
+        # A send whose acknowledgement did not come back may still be applied
+        # by the server later (JetStream de-duplicates our retries by Msg-Id).
+        # Once that has happened, giving up must say "outcome unknown".
+        unknown: OperationalError | None = None
+        started = time.monotonic()
+        for attempt in range(MAX_ATTEMPTS):
             expected = self._expectations(save, refresh)
             messages = save.messages(expected)
             if tracking is not None:
@@ -315,13 +323,20 @@ class JetStreamAggregateRecorder(AggregateRecorder):
                 if done is not None:
                     return done[: len(stored_events)]
                 continue
-            except NotSentError:
+            except NotSentError as e:
+                if unknown is not None:
+                    raise self._outcome_unknown(save, unknown, e) from e
                 raise
             except OperationalError as e:
+                unknown = e
                 done = self._resolve_unknown(save, len(messages), e)
                 if done is not None:
                     return done[: len(stored_events)]
                 refresh = True
+                spent = time.monotonic() - started
+                if spent >= self.bridge.timeout or attempt + 1 == MAX_ATTEMPTS:
+                    raise self._outcome_unknown(save, e, None) from e
+                time.sleep(min(RETRY_BACKOFF_S * 2**attempt, RETRY_BACKOFF_MAX_S))
                 continue
             seqs = list(range(last_seq - len(messages) + 1, last_seq + 1))
             for subject, index in save.last_index.items():
@@ -331,10 +346,24 @@ class JetStreamAggregateRecorder(AggregateRecorder):
                     Tip(version, seqs[index], save.msg_id(index), save.hashes[index]),
                 )
             return seqs[: len(stored_events)]
+        if unknown is not None:
+            raise self._outcome_unknown(save, unknown, None)
         msg = (
             f"save abandoned after {MAX_ATTEMPTS} attempts: the aggregates keep moving"
         )
         raise IntegrityError(msg)
+
+    @staticmethod
+    def _outcome_unknown(
+        save: _Save, error: OperationalError, last: OperationalError | None
+    ) -> OutcomeUnknownError:
+        then = f"; then {last}" if last is not None else ""
+        msg = (
+            f"{error}{then}; the save (id {save.save_id}) was not acknowledged and "
+            f"may or may not be stored: read before deciding to retry, or retry "
+            f"the same command (a retry of a stored save is refused, not doubled)"
+        )
+        return OutcomeUnknownError(msg)
 
     def _expectations(self, save: _Save, refresh: bool) -> dict[str, Tip | None]:
         expected: dict[str, Tip | None] = {}

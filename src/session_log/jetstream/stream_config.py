@@ -6,6 +6,11 @@ retention ``limits`` (not interest or work-queue), ``deny_delete`` and
 ``deny_purge``, no roll-ups and no per-message TTLs. Reads use direct gets
 (``allow_direct``) and multi-event saves use atomic batches (``allow_atomic``,
 nats-server >= 2.12). ``Nats-Msg-Id`` de-duplication uses ``duplicate_window``.
+
+An existing stream is also refused when it is weaker than configured: memory
+storage where file storage is asked for, a shorter duplicate window, or fewer
+replicas than ``NATS_REPLICAS``. A stronger one (file where memory is asked
+for, a longer window, more replicas) is accepted.
 """
 
 from __future__ import annotations
@@ -71,6 +76,23 @@ class StreamSpec(msgspec.Struct, frozen=True, kw_only=True):
         need("allow_rollup_hdrs", not config.get("allow_rollup_hdrs"), "false")
         need("allow_msg_ttl", not config.get("allow_msg_ttl"), "false")
         need("sealed", not config.get("sealed"), "false")
+        if self.storage == "file":
+            need(
+                "storage",
+                config.get("storage") == "file",
+                "'file' (memory loses history on restart)",
+            )
+        window = int(self.duplicate_window_s * NANOS)
+        need(
+            "duplicate_window",
+            int(config.get("duplicate_window") or 0) >= window,
+            f">= {window} ns (retries after a lost acknowledgement must be caught)",
+        )
+        need(
+            "num_replicas",
+            int(config.get("num_replicas") or 1) >= self.replicas,
+            f">= {self.replicas} (NATS_REPLICAS)",
+        )
         have = set(config.get("subjects") or [])
         missing = [s for s in self.subjects if s not in have]
         if missing:

@@ -1,0 +1,144 @@
+"""What differs between the SQLite and PostgreSQL view backends, and nothing else.
+
+View SQL is written once, with ``:name`` parameters and ``{table}`` placeholders for
+the view's tables; a :class:`Dialect` renders it for its backend, adapts parameter
+values and normalises rows so both backends return identical Python values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from projections.records import utc_text
+from projections.schema import Column, Table
+
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+class Dialect:
+    """Backend differences: column types, parameter style, value adaptation."""
+
+    name = "abstract"
+    types: Mapping[str, str] = {}
+    supports_rename_index = False
+
+    def __init__(self, schema: str = "") -> None:
+        self.schema = schema
+
+    def qualify(self, physical: str) -> str:
+        return f'"{physical}"'
+
+    def render(self, sql: str) -> str:
+        """``sql`` with ``:name`` parameters in this backend's style."""
+        return sql
+
+    def adapt(self, value: Any) -> Any:
+        return value
+
+    def adapt_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {key: self.adapt(value) for key, value in params.items()}
+
+    def column_ddl(self, column: Column) -> str:
+        null = "" if column.nullable else " NOT NULL"
+        return f"{column.name} {self.types[column.type]}{null}"
+
+    def create_table(self, table: Table, physical: str) -> str:
+        cols = ", ".join(self.column_ddl(c) for c in table.columns)
+        pk = ", ".join(table.primary_key)
+        return (
+            f"CREATE TABLE IF NOT EXISTS {self.qualify(physical)} ({cols}, "
+            f'CONSTRAINT "{physical}_pkey" PRIMARY KEY ({pk}))'
+        )
+
+    def create_indexes(self, table: Table, physical: str) -> list[str]:
+        return [
+            f'CREATE INDEX IF NOT EXISTS "{physical}_{n}_idx" '
+            f"ON {self.qualify(physical)} ({', '.join(cols)})"
+            for n, cols in enumerate(table.indexes)
+        ]
+
+    def normalize(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """A row as plain Python values, identical for every backend."""
+        keys = tuple(row.keys())
+        plan = _PLANS.get(keys)
+        if plan is None:
+            plan = _PLANS[keys] = tuple((key, _kind(key)) for key in keys)
+        out: dict[str, Any] = {}
+        for key, kind in plan:
+            value = row[key]
+            if value is None:
+                pass
+            elif kind == "json":
+                if isinstance(value, str):
+                    value = json.loads(value)
+            elif kind == "at":
+                if isinstance(value, str | datetime):
+                    value = _as_utc(value)
+            elif kind == "bool":
+                if isinstance(value, int):
+                    value = bool(value)
+            elif isinstance(value, Decimal):
+                value = int(value) if value == value.to_integral_value() else value
+            out[key] = value
+        return out
+
+
+_PLANS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+
+def _kind(key: str) -> str:
+    if key.endswith("_json"):
+        return "json"
+    if key.endswith("_at"):
+        return "at"
+    if key.startswith("is_"):
+        return "bool"
+    return "plain"
+
+
+def _as_utc(value: str | datetime) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    types = {
+        "int": "INTEGER",
+        "text": "TEXT",
+        "json": "TEXT",
+        "timestamp": "TEXT",
+        "bool": "INTEGER",
+    }
+
+    def adapt(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return utc_text(value)
+        if isinstance(value, bool):
+            return int(value)
+        return value
+
+
+class PostgresDialect(Dialect):
+    name = "postgres"
+    types = {
+        "int": "bigint",
+        "text": "text",
+        "json": "json",
+        "timestamp": "timestamptz",
+        "bool": "boolean",
+    }
+    supports_rename_index = True
+
+    def qualify(self, physical: str) -> str:
+        return f'"{self.schema or "public"}"."{physical}"'
+
+    def render(self, sql: str) -> str:
+        return _PARAM.sub(r"%(\1)s", sql)

@@ -1,0 +1,68 @@
+"""PostgreSQL view backend (production), on eventsourcing's PostgreSQL recorders.
+
+Each view has its own tables in the store's schema, its own tracking table
+``<view>_tracking`` (eventsourcing's single-row tracking) and a failures table.
+Applying a batch locks the view's tracking row (``SELECT ... FOR UPDATE``), so two
+runners started by mistake on the same view serialise and the second one skips
+what the first applied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL
+
+from projections.dialects import PostgresDialect
+from projections.sql_view import SQLView
+
+
+class PostgresView(SQLView, PostgresTrackingRecorder):
+    """Base of PostgreSQL views: eventsourcing's PostgreSQL tracking recorder.
+
+    Constructible by eventsourcing's ``PostgresFactory.tracking_recorder(cls)``
+    (which passes ``tracking_table_name``; the view names its tracking table
+    after its namespace instead, ``<view>_tracking`` as the factory would).
+    """
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        *,
+        prefix: str = "",
+        namespace: str | None = None,
+        tracking_table_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.dialect = PostgresDialect(schema=datastore.schema)
+        self._init_view(prefix, namespace)
+        super().__init__(
+            datastore, tracking_table_name=self.physical("tracking"), **kwargs
+        )
+        for statement in self.ddl():
+            self.sql_create_statements.append(SQL(statement).format())
+        self._lock_statement = self.sql(
+            "SELECT notification_id FROM {tracking} "
+            "WHERE application_name = :source FOR UPDATE"
+        )
+
+    def _transaction(self, *, commit: bool) -> Any:
+        return self.datastore.transaction(commit=commit)
+
+    def _lock_tracking(self, cursor: Cursor[DictRow], source: str) -> int | None:
+        cursor.execute(self._lock_statement, {"source": source})
+        found = cursor.fetchone()
+        return None if found is None else int(found["notification_id"])
+
+    def execute_script(self, statements: list[str]) -> None:
+        """Run DDL statements in one transaction."""
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    def drop(self) -> None:
+        """Drop every table of this view."""
+        self.execute_script(self._drop_statements())

@@ -1,0 +1,124 @@
+"""Reading the application's stream in batches, decoding tolerantly.
+
+Used by the runner's catch-up, by rebuilds and by time travel. Decoding errors do
+not stop the read: the event is handed on as an :class:`UndecodableEvent`, so the
+view that meets it halts just before it and records why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from threading import Event
+from typing import Any, Protocol
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper, Notification, Tracking
+
+from projections.records import UndecodableEvent
+
+
+class Replayable(Protocol):
+    """What replay needs of a view."""
+
+    def position(self, source: str) -> int: ...
+
+    def apply_events(self, events: Sequence[tuple[Any, Tracking]]) -> int: ...
+
+
+Progress = Callable[[int, int], None]
+"""Called with (position reached, target position)."""
+
+
+def decode(mapper: Mapper[Any], notification: Notification) -> Any:
+    """The domain event of ``notification``, or an :class:`UndecodableEvent`."""
+    try:
+        return mapper.to_domain_event(notification)
+    except Exception as error:
+        return UndecodableEvent(notification, error)
+
+
+def head(app: Application[Any]) -> int:
+    """The application's last notification id (0 for an empty stream)."""
+    return app.recorder.max_notification_id() or 0
+
+
+def read_batches(
+    app: Application[Any],
+    *,
+    source: str,
+    after: int,
+    stop: int | None = None,
+    batch_size: int = 500,
+    interrupt: Event | None = None,
+) -> Iterator[list[tuple[Any, Tracking]]]:
+    """Decoded events after ``after`` (up to ``stop``), in stream order, in batches."""
+    position = after
+    while interrupt is None or not interrupt.is_set():
+        if stop is not None and position >= stop:
+            return
+        notifications = app.recorder.select_notifications(
+            start=position,
+            limit=batch_size,
+            stop=stop,
+            inclusive_of_start=False,
+        )
+        if not notifications:
+            return
+        yield [(decode(app.mapper, n), Tracking(source, n.id)) for n in notifications]
+        position = notifications[-1].id
+        if len(notifications) < batch_size:
+            return
+
+
+def occurred_at(domain_event: Any) -> datetime | None:
+    meta = getattr(domain_event, "meta", None)
+    moment = getattr(meta, "occurred_at", None)
+    return moment if isinstance(moment, datetime) else None
+
+
+def cut_at(
+    batch: Sequence[tuple[Any, Tracking]], until: datetime
+) -> tuple[list[tuple[Any, Tracking]], bool]:
+    """The events of ``batch`` before the first that occurred after ``until``."""
+    for index, (domain_event, _) in enumerate(batch):
+        moment = occurred_at(domain_event)
+        if moment is not None and moment > until:
+            return list(batch[:index]), True
+    return list(batch), False
+
+
+def replay(
+    app: Application[Any],
+    view: Replayable,
+    *,
+    source: str | None = None,
+    stop: int | None = None,
+    until: datetime | None = None,
+    batch_size: int = 500,
+    progress: Progress | None = None,
+    interrupt: Event | None = None,
+) -> int:
+    """Bring ``view`` forward from its tracked position; returns events applied.
+
+    ``stop`` caps the position, ``until`` stops before the first decision that
+    occurred after that moment (the stream prefix up to ``until``).
+    """
+    name = source or app.name
+    target = stop if stop is not None else head(app)
+    applied = 0
+    for batch in read_batches(
+        app,
+        source=name,
+        after=view.position(name),
+        stop=stop,
+        batch_size=batch_size,
+        interrupt=interrupt,
+    ):
+        events, done = (batch, False) if until is None else cut_at(batch, until)
+        applied += view.apply_events(events)
+        if progress is not None and events:
+            progress(events[-1][1].notification_id, max(target, 0))
+        if done:
+            break
+    return applied

@@ -1,0 +1,120 @@
+"""SQLite view backend (the embedded default), on eventsourcing's SQLite recorders.
+
+All views of a store share one database file and one connection pool; each view
+has its own tables, its own tracking table ``<view>_tracking`` and its own failures
+table. The file runs in WAL mode (readers never block the writer) with
+``synchronous=NORMAL``: a power loss may forget the last commits of a view, but
+never separates a view's rows from its tracking position, so the view resumes
+consistently and catches up again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.sqlite import (
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+)
+
+from projections.dialects import SQLiteDialect
+from projections.sql_view import SQLView
+
+
+class _ViewConnectionPool(SQLiteConnectionPool):
+    def _create_connection(self) -> SQLiteConnection:
+        connection = super()._create_connection()
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        return connection
+
+
+class ViewsSQLiteDatastore(SQLiteDatastore):
+    """An eventsourcing SQLite datastore tuned for views (see module docs)."""
+
+    def __init__(self, db_name: str, *, pool_size: int = 5, lock_timeout: int = 30):
+        super().__init__(db_name, pool_size=pool_size, lock_timeout=lock_timeout)
+        self.pool.close()
+        self.pool = _ViewConnectionPool(
+            db_name=db_name,
+            pool_size=pool_size,
+            max_overflow=10,
+            lock_timeout=lock_timeout,
+        )
+
+
+class SQLiteView(SQLView, SQLiteTrackingRecorder):
+    """Base of SQLite views: eventsourcing's SQLite tracking recorder, per view.
+
+    Constructible by eventsourcing's ``SQLiteFactory.tracking_recorder(cls)``, so
+    the library's own ``ProjectionRunner`` can drive it too.
+    """
+
+    def __init__(
+        self,
+        datastore: SQLiteDatastore,
+        *,
+        prefix: str = "",
+        namespace: str | None = None,
+        create_indexes: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.dialect = SQLiteDialect()
+        self._create_indexes = create_indexes
+        self._init_view(prefix, namespace)
+        if not datastore.single_row_tracking:  # pragma: no cover
+            raise ValueError("views need single-row tracking")
+        super().__init__(datastore, **kwargs)
+        tracking = self.sql("{tracking}")
+        self.insert_tracking_statement = (
+            f"INSERT INTO {tracking} "
+            "VALUES (:application_name, :notification_id) "
+            "ON CONFLICT (application_name) DO UPDATE "
+            "SET notification_id = :notification_id "
+            f"WHERE {tracking}.notification_id < :notification_id "
+            "RETURNING notification_id"
+        )
+        self.select_max_tracking_id_statement = (
+            f"SELECT MAX(notification_id) FROM {tracking} WHERE application_name=?"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = self.ddl(with_indexes=self._create_indexes)
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {self.sql('{tracking}')} ("
+            "application_name TEXT, notification_id INTEGER, "
+            "PRIMARY KEY (application_name)) WITHOUT ROWID"
+        )
+        return statements
+
+    def _transaction(self, *, commit: bool) -> Any:
+        return self.datastore.transaction(commit=commit)
+
+    def _lock_tracking(self, cursor: SQLiteCursor, source: str) -> int | None:
+        # The pool issues one writer connection at a time, which serialises views
+        # of this process; other processes are excluded by SQLite's write lock.
+        return self._max_tracking_id(source, cursor)
+
+    @contextmanager
+    def _raw(self) -> Iterator[SQLiteCursor]:
+        with self.datastore.transaction(commit=True) as cursor:
+            yield cursor
+
+    def execute_script(self, statements: list[str]) -> None:
+        """Run DDL statements in one transaction."""
+        with self._raw() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    def drop(self) -> None:
+        """Drop every table of this view."""
+        self.execute_script(self._drop_statements())
+
+    def close(self) -> None:
+        """Views share their store's datastore; the store closes it."""

@@ -1,0 +1,227 @@
+"""Where views live: a SQLite file (default) or a PostgreSQL schema.
+
+A store constructs view recorders by view name, creates their tables, and swaps a
+rebuilt view in for the live one in one transaction. Every table name starts with
+the store's ``prefix`` (empty by default), then the view name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from projections.catalog import view_type
+from projections.schema import check_name, check_prefix
+from projections.sql_view import SQLView
+from projections.sqlite_backend import SQLiteView, ViewsSQLiteDatastore
+
+if TYPE_CHECKING:
+    from projections.postgres_backend import PostgresView
+
+
+class ViewStore(ABC):
+    """A database holding views."""
+
+    backend: str
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = check_prefix(prefix)
+        self._views: dict[str, SQLView] = {}
+
+    def view(self, name: str) -> SQLView:
+        """The live view ``name`` (tables created when missing)."""
+        namespace = f"{self.prefix}{name}"
+        found = self._views.get(namespace)
+        if found is None:
+            found = self._construct(name, namespace, with_indexes=True)
+            found.create_table()
+            self._views[namespace] = found
+        return found
+
+    def fresh_view(self, name: str, suffix: str) -> SQLView:
+        """An empty copy of view ``name`` in tables named ``<view>__<suffix>_*``."""
+        check_name(suffix, "suffix")
+        namespace = f"{self.prefix}{name}__{suffix}"
+        shadow = self._construct(name, namespace, with_indexes=self._shadow_indexes)
+        shadow.drop()
+        shadow.create_table()
+        return shadow
+
+    def swap(self, shadow: SQLView, live: SQLView) -> None:
+        """Replace ``live``'s tables by ``shadow``'s in one transaction."""
+        if shadow.view_name != live.view_name:
+            raise ValueError("can only swap copies of the same view")
+        self._swap(shadow, live)
+
+    def drop(self, name: str) -> None:
+        """Drop view ``name`` entirely (its tables, tracking and failures)."""
+        self.view(name).drop()
+        self._views.pop(f"{self.prefix}{name}", None)
+
+    _shadow_indexes = True
+
+    @abstractmethod
+    def _construct(self, name: str, namespace: str, *, with_indexes: bool) -> SQLView:
+        """A view recorder (tables not created)."""
+
+    @abstractmethod
+    def _swap(self, shadow: SQLView, live: SQLView) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ViewStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _rename_tables(shadow: SQLView, live: SQLView) -> list[str]:
+    statements = [f"DROP TABLE IF EXISTS {q}" for q in _qualified(live).values()]
+    for table, physical in live.table_names().items():
+        source = shadow.dialect.qualify(shadow.physical(table))
+        statements.append(f'ALTER TABLE {source} RENAME TO "{physical}"')
+    return statements
+
+
+def _qualified(view: SQLView) -> dict[str, str]:
+    return {t: view.dialect.qualify(p) for t, p in view.table_names().items()}
+
+
+class SQLiteViewStore(ViewStore):
+    """Views in one SQLite database file (``":memory:"`` for a private one)."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str, *, prefix: str = "", pool_size: int = 5) -> None:
+        super().__init__(prefix)
+        if path == ":memory:":
+            path = f"file:views-{uuid.uuid4().hex}?mode=memory&cache=shared"
+        self.path = path
+        self.datastore = ViewsSQLiteDatastore(path, pool_size=pool_size)
+
+    def _construct(self, name: str, namespace: str, *, with_indexes: bool) -> SQLView:
+        cls: type[SQLiteView] = view_type(name).sqlite
+        return cls(self.datastore, namespace=namespace, create_indexes=with_indexes)
+
+    def _swap(self, shadow: SQLView, live: SQLView) -> None:
+        # SQLite cannot rename an index: the shadow's indexes (named after the
+        # shadow) are dropped and built again under the live names, in the swap
+        # transaction (readers keep seeing the old view until it commits).
+        statements = _rename_tables(shadow, live)
+        tables = [shadow.physical(t.name) for t in shadow.all_tables]
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT "
+                f"NULL AND tbl_name IN ({', '.join('?' * len(tables))})",
+                tables,
+            )
+            indexes = [row["name"] for row in cursor.fetchall()]
+        statements.extend(f'DROP INDEX IF EXISTS "{name}"' for name in indexes)
+        for table in live.all_tables:
+            statements.extend(
+                live.dialect.create_indexes(table, live.physical(table.name))
+            )
+        assert isinstance(live, SQLiteView)
+        live.execute_script(statements)
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+class PostgresViewStore(ViewStore):
+    """Views in a PostgreSQL schema (created when missing)."""
+
+    backend = "postgres"
+
+    def __init__(
+        self,
+        *,
+        dbname: str = "postgres",
+        host: str = "127.0.0.1",
+        port: int | str = 5432,
+        user: str = "postgres",
+        password: str = "",
+        schema: str = "public",
+        prefix: str = "",
+        pool_size: int = 4,
+        max_overflow: int = 8,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        from eventsourcing.postgres import PostgresDatastore
+
+        super().__init__(prefix)
+        check_name(schema, "schema")
+        self.schema = schema
+        self.datastore = PostgresDatastore(
+            dbname=dbname,
+            host=host,
+            port=port,
+            user=user,
+            password=password,
+            schema=schema,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            connect_timeout=connect_timeout,
+            idle_in_transaction_session_timeout=30,
+        )
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+
+    def _construct(self, name: str, namespace: str, *, with_indexes: bool) -> SQLView:
+        cls: type[PostgresView] = view_type(name).postgres
+        return cls(self.datastore, namespace=namespace)
+
+    def _swap(self, shadow: SQLView, live: SQLView) -> None:
+        renamed = list(live.table_names().values())
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement in _rename_tables(shadow, live):
+                cursor.execute(statement)
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s "
+                "AND tablename = ANY(%s)",
+                (self.schema, renamed),
+            )
+            for row in cursor.fetchall():
+                old = str(row["indexname"])
+                if old.startswith(shadow.namespace + "_"):
+                    new = live.namespace + old[len(shadow.namespace) :]
+                    cursor.execute(
+                        f'ALTER INDEX "{self.schema}"."{old}" RENAME TO "{new}"'
+                    )
+
+    def drop_schema(self) -> None:
+        """Drop the whole schema (tests use one schema each)."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+def open_store(url: str, *, prefix: str = "") -> ViewStore:
+    """A store from a URL: ``sqlite:///path/views.db``, a plain file path,
+    ``sqlite::memory:`` or ``postgresql://user:password@host:port/db?schema=s``.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        parsed = urlparse(url)
+        query = parse_qs(parsed.query)
+        options: dict[str, Any] = {
+            "dbname": (parsed.path or "/postgres").lstrip("/") or "postgres",
+            "host": parsed.hostname or "127.0.0.1",
+            "port": parsed.port or 5432,
+            "user": unquote(parsed.username or "postgres"),
+            "password": unquote(parsed.password or ""),
+            "schema": query.get("schema", ["public"])[0],
+        }
+        return PostgresViewStore(prefix=prefix, **options)
+    if url in ("sqlite::memory:", ":memory:"):
+        return SQLiteViewStore(":memory:", prefix=prefix)
+    if url.startswith("sqlite://"):
+        url = url[len("sqlite://") :]
+    elif url.startswith("sqlite:"):
+        url = url[len("sqlite:") :]
+    return SQLiteViewStore(url, prefix=prefix)

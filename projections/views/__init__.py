@@ -1,0 +1,1 @@
+"""View definitions: tables, what each decision changes, and the queries."""

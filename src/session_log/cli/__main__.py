@@ -1,0 +1,3 @@
+from session_log.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""Helpers shared by the interface tests (fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from litestar import Litestar
+
+from session_log.api import TokenBook
+from session_log.embedded import free_port
+
+TOKENS = {
+    "t-rui": "rui",
+    "t-lena": "lena",
+    "t-mara": "mara",
+    "t-max": "max",
+    "t-elsewhere": "rui@another-project",
+}
+DEMO_SECONDS_LIMIT = 60.0
+
+
+class DemoRun:
+    def __init__(
+        self, cwd: Path, result: subprocess.CompletedProcess[str], seconds: float
+    ):
+        self.cwd = cwd
+        self.data_dir = cwd / ".session-log"
+        self.result = result
+        self.seconds = seconds
+
+
+def token_book() -> TokenBook:
+    entries = ",".join(f"{token}={who}" for token, who in TOKENS.items())
+    return TokenBook(None, env={"SESSION_LOG_TOKENS": entries})
+
+
+class LiveServer:
+    def __init__(self, app: Litestar) -> None:
+        import uvicorn
+
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+                timeout_graceful_shutdown=2,
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.app.state.api.stopping.set()
+        self.server.should_exit = True
+        self.thread.join(15)

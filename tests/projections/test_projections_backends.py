@@ -1,0 +1,93 @@
+"""Both backends give identical views; the library's own ProjectionRunner works
+with our projections and views."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from eventsourcing.projection import ProjectionRunner
+from pgstores import PG, dispose, make_store, postgres_unreachable
+from thinglog import INFRA_VIEWS, ThingLog, story
+
+from projections import ProjectionsRunner, open_store, view_type
+from projections.stores import PostgresViewStore, SQLiteViewStore
+
+
+def test_sqlite_and_postgres_views_are_identical(app: ThingLog, tmp_path: Path) -> None:
+    story(app, n=5)
+    app.note("alb.thing.t1", "ünïcode ✓ and 'quotes'", reason=None)
+    dumps = []
+    for backend in ("sqlite", "postgres"):
+        store = make_store(backend, tmp_path)
+        try:
+            runner = ProjectionsRunner(app, store, views=INFRA_VIEWS).start()
+            runner.wait(timeout=10)
+            runner.stop()
+            dumps.append({name: runner.view(name).dump() for name in INFRA_VIEWS})
+        finally:
+            dispose(store)
+    assert dumps[0] == dumps[1]
+
+
+def test_open_store_urls(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    for url in (f"sqlite:///{path}", str(path), "sqlite::memory:"):
+        store = open_store(url, prefix="x_")
+        assert isinstance(store, SQLiteViewStore)
+        assert store.view("timeline").physical("entries") == "x_timeline_entries"
+        store.close()
+    if postgres_unreachable():
+        pytest.skip(postgres_unreachable())
+    schema = f"pt_{uuid.uuid4().hex[:12]}"
+    url = f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{PG['dbname']}"
+    pg = open_store(f"{url}?schema={schema}")
+    assert isinstance(pg, PostgresViewStore)
+    assert pg.schema == schema
+    pg.view("decision_log")
+    dispose(pg)
+
+
+def test_eventsourcing_projection_runner_drives_our_views(tmp_path: Path) -> None:
+    """eventsourcing's ProjectionRunner constructs the application from its class
+    and the view through the SQLite factory: same rows as our runner."""
+    reason = postgres_unreachable()
+    if reason:
+        pytest.skip(reason)  # the application needs a store that can subscribe
+    schema = f"pt_{uuid.uuid4().hex[:12]}"
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(PG["dbname"]),
+        "POSTGRES_HOST": str(PG["host"]),
+        "POSTGRES_PORT": str(PG["port"]),
+        "POSTGRES_USER": str(PG["user"]),
+        "POSTGRES_PASSWORD": str(PG["password"]),
+        "POSTGRES_SCHEMA": schema,
+        "ORIGINATOR_ID_TYPE": "text",
+    }
+    reference = PostgresViewStore(schema=schema, **PG)  # creates the schema
+    app = ThingLog(env=env)
+    try:
+        last = story(app, n=3)
+        view_env = {
+            **env,
+            "TIMELINE_PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "TIMELINE_SQLITE_DBNAME": str(tmp_path / "stock.db"),
+        }
+        kind = view_type("timeline")
+        with ProjectionRunner(
+            application_class=ThingLog,
+            projection_class=kind.projection,
+            view_class=kind.sqlite,
+            env=view_env,
+        ) as stock:
+            stock.wait(last, timeout=10)
+            stock_dump = stock.view.dump()  # type: ignore[attr-defined]
+        ours = ProjectionsRunner(app, reference, views=["timeline"]).start()
+        ours.wait(last, timeout=10)
+        ours.stop()
+        assert stock_dump == ours.view("timeline").dump()
+    finally:
+        app.close()
+        dispose(reference)

@@ -1,0 +1,267 @@
+"""The runner: catch-up then live, restart resume, duplicates, lag, read-your-writes,
+poison events. Every test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+from thinglog import INFRA_VIEWS, ThingLog, story
+from viewcheck import clean_replay
+
+from projections import (
+    PoisonEventError,
+    ProjectionsRunner,
+    SQLView,
+    ViewStore,
+)
+from projections.records import DecisionRecord
+from projections.sql_view import Db
+from projections.views.timeline import TimelineDefinition
+
+
+@pytest.fixture
+def runner(app: ThingLog, store: ViewStore) -> Iterator[ProjectionsRunner]:
+    r = ProjectionsRunner(app, store, views=INFRA_VIEWS)
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+def test_catch_up_then_live_equals_clean_replay(
+    app: ThingLog, store: ViewStore, runner: ProjectionsRunner
+) -> None:
+    story(app, n=4)
+    runner.start()
+    runner.wait(timeout=10)
+    last = story(app, project="ep", n=3)  # while live
+    runner.wait(last, timeout=10)
+    assert runner.lag() == dict.fromkeys(INFRA_VIEWS, 0)
+    for name in INFRA_VIEWS:
+        assert runner.view(name).dump() == clean_replay(app, store, name)
+        assert runner.status()[name].state == "live"
+
+
+def test_read_your_writes(app: ThingLog, runner: ProjectionsRunner) -> None:
+    runner.start()
+    for i in range(5):
+        position = app.open("alb", f"x{i}", f"X {i}")
+        runner.wait(position, timeout=5)
+        page = runner.decision_log.decisions(project="alb", newest_first=True, limit=1)
+        assert page.items[0].position == position
+        entries = runner.timeline.timeline(subject=f"alb.thing.x{i}")
+        assert [e.position for e in entries.items] == [position]
+
+
+def test_restart_resumes_nothing_twice_nothing_skipped(
+    app: ThingLog, store: ViewStore
+) -> None:
+    story(app, n=2)
+    first = ProjectionsRunner(app, store, views=INFRA_VIEWS).start()
+    first.wait(timeout=10)
+    first.stop()
+    before = {name: first.view(name).position(app.name) for name in INFRA_VIEWS}
+    last = story(app, project="ep", n=2)  # written while nothing runs
+    assert ProjectionsRunner(app, store, views=INFRA_VIEWS).lag() == {
+        name: last - before[name] for name in INFRA_VIEWS
+    }
+    second = ProjectionsRunner(app, store, views=INFRA_VIEWS).start()
+    try:
+        second.wait(last, timeout=10)
+        for name in INFRA_VIEWS:
+            assert second.view(name).dump() == clean_replay(app, store, name)
+        assert len(second.timeline.timeline(limit=1000).items) == last
+    finally:
+        second.stop()
+
+
+def test_duplicate_delivery_changes_nothing(app: ThingLog, store: ViewStore) -> None:
+    last = story(app, n=3)
+    runner = ProjectionsRunner(app, store, views=INFRA_VIEWS).start()
+    runner.wait(last, timeout=10)
+    runner.stop()
+    events = [
+        (app.mapper.to_domain_event(n), _tracking(app, n.id))
+        for n in app.recorder.select_notifications(start=1, limit=100)
+    ]
+    for name in INFRA_VIEWS:
+        view = runner.view(name)
+        before = view.dump()
+        assert view.apply_events(events) == 0  # whole history again
+        assert view.apply_events(events[3:5]) == 0  # a slice again
+        assert view.apply_events(list(reversed(events))) == 0  # out of order
+        assert view.dump() == before
+
+
+def _tracking(app: ThingLog, position: int) -> Any:
+    from eventsourcing.persistence import Tracking
+
+    return Tracking(app.name, position)
+
+
+def test_lag_per_view(app: ThingLog, store: ViewStore) -> None:
+    runner = ProjectionsRunner(app, store, views=["timeline"])
+    assert runner.lag() == {"timeline": 0}
+    last = story(app, n=2)
+    assert runner.lag() == {"timeline": last}
+    runner.start()
+    try:
+        runner.wait(last, timeout=5)
+        assert runner.lag() == {"timeline": 0}
+        status = runner.status()["timeline"]
+        assert (status.position, status.head, status.lag) == (last, last, 0)
+    finally:
+        runner.stop()
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def poisoned_timeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timeline's code fails on notes saying "poison"."""
+    original = TimelineDefinition.apply_many
+
+    def apply_many(
+        self: TimelineDefinition, db: Db, records: Sequence[DecisionRecord]
+    ) -> None:
+        for record in records:
+            if record.field("text") == "poison":
+                raise Boom(f"cannot digest {record.event_id}")
+        original(self, db, records)
+
+    monkeypatch.setattr(TimelineDefinition, "apply_many", apply_many)
+
+
+@pytest.mark.usefixtures("poisoned_timeline")
+def test_poison_halts_only_its_view_and_is_recorded(
+    app: ThingLog, store: ViewStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    story(app, n=2)
+    poison = app.note("alb.thing.t0", "poison")
+    last = story(app, project="ep", n=2)
+    runner = ProjectionsRunner(app, store, views=INFRA_VIEWS).start()
+    try:
+        runner.wait(last, timeout=10, views=["decision_log"])  # unaffected
+        with pytest.raises(PoisonEventError) as caught:
+            runner.wait(last, timeout=10, views=["timeline"])
+        failure = caught.value.failure
+        assert failure.position == poison
+        assert failure.event_id == "alb.thing.t0@5"
+        assert failure.error_type == "Boom"
+        assert "cannot digest alb.thing.t0@5" in failure.error
+        assert failure.kind == "ThingNoted"
+        assert "Boom" in failure.traceback
+        timeline = runner.view("timeline")
+        assert timeline.position(app.name) == poison - 1  # halted just before
+        assert runner.status()["timeline"].state == "halted"
+        assert runner.status()["timeline"].lag == last - poison + 1
+        assert runner.status()["decision_log"].state == "live"
+        assert runner.failures() == {"timeline": failure}
+        # The live view keeps everything before the poison, nothing after it.
+        positions = [e.position for e in runner.timeline.timeline(limit=1000).items]
+        assert positions == list(range(1, poison))
+        # Live writes still reach the other view.
+        more = app.note("ep.thing.t1", "after the poison")
+        runner.wait(more, timeout=5, views=["decision_log"])
+    finally:
+        runner.stop()
+
+    # The failure is persisted: a new runner sees it, retries, fails again.
+    again = ProjectionsRunner(app, store, views=["timeline"])
+    assert again.failures()["timeline"].position == poison
+    again.start()
+    with pytest.raises(PoisonEventError) as caught:
+        again.wait(timeout=10)
+    assert caught.value.failure.attempts == 2
+    again.stop()
+
+    # Once the code is fixed, a restart processes the event and clears the failure.
+    monkeypatch.undo()
+    fixed = ProjectionsRunner(app, store, views=["timeline"]).start()
+    try:
+        fixed.wait(timeout=10)
+        assert fixed.failures() == {}
+        assert fixed.view("timeline").dump() == clean_replay(app, store, "timeline")
+    finally:
+        fixed.stop()
+
+
+def test_undecodable_event_halts_views_with_reason(
+    app: ThingLog, store: ViewStore
+) -> None:
+    story(app, n=2)
+    garbage = app.write_garbage("alb.thing.t1")
+    runner = ProjectionsRunner(app, store, views=INFRA_VIEWS).start()
+    try:
+        for name in INFRA_VIEWS:
+            with pytest.raises(PoisonEventError) as caught:
+                runner.wait(garbage, timeout=10, views=[name])
+            failure = caught.value.failure
+            assert (failure.view, failure.position) == (name, garbage)
+            assert failure.error_type == "UndecodableEventError"
+            assert failure.event_id == "alb.thing.t1@4"
+            assert runner.view(name).position(app.name) == garbage - 1
+    finally:
+        runner.stop()
+
+
+def test_poison_inside_a_catch_up_batch_keeps_the_events_before_it(
+    app: ThingLog, store: ViewStore
+) -> None:
+    story(app, n=3)
+    garbage = app.write_garbage("alb.thing.t1")
+    app.open("alb", "late", "after the garbage")
+    view = store.view("decision_log")
+    runner = ProjectionsRunner(app, store, views=["decision_log"], batch_size=100)
+    runner.start()
+    try:
+        with pytest.raises(PoisonEventError):
+            runner.wait(timeout=10)
+        assert view.position(app.name) == garbage - 1
+        assert len(view.dump()["decisions"]) == garbage - 1
+    finally:
+        runner.stop()
+
+
+def test_several_streams_tracked_independently(store: ViewStore) -> None:
+    one, two = ThingLog(), ThingLog()
+    story(one, project="alb", n=2)
+    story(two, project="ep", n=3)
+    runners = [
+        ProjectionsRunner(one, store, views=INFRA_VIEWS, source="stream-one").start(),
+        ProjectionsRunner(two, store, views=INFRA_VIEWS, source="stream-two").start(),
+    ]
+    try:
+        runners[0].wait(timeout=10)
+        runners[1].wait(timeout=10)
+        view: SQLView = runners[0].view("decision_log")
+        assert view.positions() == {
+            "stream-one": one.recorder.max_notification_id(),
+            "stream-two": two.recorder.max_notification_id(),
+        }
+        rows = view.dump()["decisions"]
+        assert {r["stream"] for r in rows} == {"stream-one", "stream-two"}
+        assert {r["project"] for r in rows if r["stream"] == "stream-two"} == {"ep"}
+    finally:
+        for r in runners:
+            r.stop()
+
+
+def test_view_wait_times_out_when_not_reached(app: ThingLog, store: ViewStore) -> None:
+    runner = ProjectionsRunner(app, store, views=["timeline"])
+    with pytest.raises(TimeoutError):
+        runner.wait(3, timeout=0.2)
+
+
+def test_runner_threads_stop(app: ThingLog, store: ViewStore) -> None:
+    before = threading.active_count()
+    runner = ProjectionsRunner(app, store, views=INFRA_VIEWS).start()
+    runner.wait(timeout=5)
+    runner.stop()
+    assert all(r.state == "stopped" for r in runner.runners.values())
+    assert threading.active_count() <= before
