@@ -41,7 +41,13 @@ class Dialect:
         return value
 
     def adapt_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        return {key: self.adapt(value) for key, value in params.items()}
+        # Hot path (every statement of every view): values that need no adapting
+        # (the vast majority) are recognised by their exact type, without a call.
+        adapt = self.adapt
+        return {
+            key: value if type(value) in _PLAIN_TYPES else adapt(value)
+            for key, value in params.items()
+        }
 
     def column_ddl(self, column: Column) -> str:
         null = "" if column.nullable else " NOT NULL"
@@ -90,6 +96,10 @@ class Dialect:
 
 _PLANS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
 
+_PLAIN_TYPES = frozenset({str, int, float, type(None)})
+"""Parameter types every backend takes as they are (``bool`` is not among them:
+``type(True) is bool``)."""
+
 
 def _kind(key: str) -> str:
     if key.endswith("_json"):
@@ -136,6 +146,10 @@ class PostgresDialect(Dialect):
         "bool": "boolean",
     }
     supports_rename_index = True
+
+    def adapt_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        # psycopg adapts every value itself (``adapt`` is the identity here).
+        return dict(params)
 
     def qualify(self, physical: str) -> str:
         return f'"{self.schema or "public"}"."{physical}"'

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, ClassVar
 
 import msgspec
@@ -74,6 +75,13 @@ SUPERSEDING_WORDS = (
 )
 
 
+@cache
+def _names_superseded(key: str) -> bool:
+    """Whether payload field ``key`` refers to what a decision replaced (the few
+    field names of the domain are checked once each)."""
+    return any(word in key for word in SUPERSEDING_WORDS)
+
+
 def supersedes(record: DecisionRecord) -> list[dict[str, str]]:
     """References in the payload to what this decision replaced or corrected."""
     data = record.payload_builtins
@@ -81,7 +89,7 @@ def supersedes(record: DecisionRecord) -> list[dict[str, str]]:
     if not isinstance(data, dict):
         return found
     for key, value in data.items():
-        if not any(word in key for word in SUPERSEDING_WORDS):
+        if not _names_superseded(key):
             continue
         values = value if isinstance(value, list) else [value]
         for item in values:

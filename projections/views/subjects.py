@@ -8,7 +8,9 @@ recording's and the session's timelines, and on the timelines of its performers.
 
 from __future__ import annotations
 
-from projections.records import DecisionRecord, is_aggregate_id, walk_strings
+from typing import Any
+
+from projections.records import DecisionRecord, is_aggregate_id
 
 PERSON_KINDS = frozenset({"party", "person", "member", "contributor"})
 """Aggregate kinds whose ids name people or organisations."""
@@ -67,12 +69,32 @@ def subjects_of(record: DecisionRecord) -> list[tuple[str, str, str]]:
     own_kind = subject_kind(record.aggregate_kind or "aggregate")
     found[(record.aggregate_id, "aggregate")] = own_kind
     found[(record.actor, "actor")] = "person"
-    for path, value in walk_strings(record.payload_builtins):
+    strings: list[tuple[str, str]] = []
+    _collect_strings(record.payload_builtins, "", strings)
+    for field, value in strings:
         if value == record.aggregate_id or not value:
             continue
-        field = path.rsplit(".", 1)[-1]
         if is_aggregate_id(value):
             found.setdefault((value, "mentioned"), subject_kind(value.split(".")[1]))
         elif field in PERSON_FIELDS:
             found.setdefault((value, "mentioned"), "person")
     return [(sid, kind, role) for (sid, role), kind in found.items()]
+
+
+def _collect_strings(value: Any, field: str, out: list[tuple[str, str]]) -> None:
+    """Every string in plain data with the name of the field holding it (the last
+    part of :func:`~projections.records.walk_strings`' dotted path), in the same
+    order; a plain recursion, which is what the timeline spends its time on."""
+    if isinstance(value, str):
+        out.append((field, value))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str | dict | list | tuple):
+                name = str(key)
+                _collect_strings(
+                    item, name.rsplit(".", 1)[-1] if "." in name else name, out
+                )
+    elif isinstance(value, list | tuple):
+        for item in value:
+            if isinstance(item, str | dict | list | tuple):
+                _collect_strings(item, field, out)

@@ -267,3 +267,14 @@ def test_server_sent_events_bring_new_decisions(live_server: LiveServer) -> None
                     break
     assert seen[:2] == ["decision", "decision"]
     assert "views" in seen
+
+
+@pytest.mark.parametrize("size", [600_000, 2_000_000])
+def test_oversized_commands_are_4xx_and_write_nothing(
+    client: TestClient[Litestar], demo_runtime: Runtime, size: int
+) -> None:
+    head = demo_runtime.app.recorder.max_notification_id()
+    body = cost(new_id(), reason="x" * size)
+    response = client.post("/api/commands", json=body, headers=RUI)
+    assert response.status_code in (413, 422), response.text[:500]
+    assert demo_runtime.app.recorder.max_notification_id() == head

@@ -1,0 +1,200 @@
+"""Fuzzing the two decoders that take untrusted bytes (hypothesis).
+
+- The command decoder (``session_log.commands.decode_command``) takes what a
+  client sends to the CLI or the HTTP API. Whatever the bytes, it returns a
+  command or raises ``InvalidCommand``; nothing else escapes.
+- The event decoder (the application's mapper, ``to_domain_event``) takes what
+  is on the stream. A stored event whose state has been damaged decodes or
+  raises one of the declared errors (``ValueError``, which includes msgspec's
+  ``DecodeError`` and ``ValidationError``; ``TypeError``; eventsourcing's
+  ``TopicError`` for an unknown topic): the projections turn exactly those into a
+  halted view with the reason recorded, never a crash of the runner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import TopicError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import session_log.codec  # noqa: F401  (import before freezegun anywhere)
+from session_log import commands as cmd
+from session_log.application import SessionLog
+from session_log.demo import load_demo
+from session_log.errors import InvalidCommand
+
+DECLARED_EVENT_ERRORS = (ValueError, TypeError, TopicError)
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def command_tags() -> list[str]:
+    tags = set()
+    for cls in cmd.CommandBase.__subclasses__():
+        tag = cls.__struct_config__.tag
+        if isinstance(tag, str):
+            tags.add(tag)
+    return sorted(tags)
+
+
+def decode_or_invalid(data: bytes) -> None:
+    try:
+        decoded = cmd.decode_command(data)
+    except InvalidCommand as e:
+        message = e.message
+    else:
+        assert isinstance(decoded, cmd.CommandBase)
+        return
+    assert message, "an InvalidCommand must say what is wrong"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_command_decoder_on_any_bytes(data: bytes) -> None:
+    decode_or_invalid(data)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    tag=st.sampled_from(command_tags()),
+    fields=st.dictionaries(
+        st.sampled_from(
+            [
+                "command_id",
+                "project",
+                "reason",
+                "amount",
+                "line",
+                "session",
+                "recording",
+                "take",
+                "starts_at",
+                "shares",
+                "segments",
+                "bars",
+                "role",
+                "party",
+                "capacity",
+                "mark",
+                "minutes",
+            ]
+        )
+        | st.text(max_size=10),
+        json_values,
+        max_size=8,
+    ),
+)
+def test_command_decoder_on_json_objects_with_real_tags(
+    tag: str, fields: dict[str, Any]
+) -> None:
+    assert command_tags(), "no command tags found"
+    body = {**fields, "type": tag}
+    decode_or_invalid(json.dumps(body).encode())
+
+
+@pytest.fixture(scope="module")
+def demo_events() -> Iterator[tuple[SessionLog, list[StoredEvent]]]:
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if "PERSISTENCE" in k}
+    app = SessionLog()
+    try:
+        load_demo(app)
+        notifications = app.recorder.select_notifications(start=1, limit=5000)
+        events = [
+            StoredEvent(n.originator_id, n.originator_version, n.topic, n.state)
+            for n in notifications
+        ]
+        yield app, events
+    finally:
+        app.close()
+        os.environ.update(saved)
+
+
+def decode_event(app: SessionLog, stored: StoredEvent) -> None:
+    try:
+        app.mapper.to_domain_event(stored)
+    except DECLARED_EVENT_ERRORS:
+        return
+
+
+def test_the_demo_events_decode(
+    demo_events: tuple[SessionLog, list[StoredEvent]],
+) -> None:
+    app, events = demo_events
+    assert len(events) > 2000
+    topics = {e.topic for e in events}
+    assert len(topics) > 50
+    for stored in events:
+        app.mapper.to_domain_event(stored)
+
+
+FUZZ = settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+@FUZZ
+@given(data=st.data(), junk=st.binary(max_size=200))
+def test_event_decoder_on_any_state_bytes(
+    demo_events: tuple[SessionLog, list[StoredEvent]], data: Any, junk: bytes
+) -> None:
+    app, events = demo_events
+    stored = data.draw(st.sampled_from(events))
+    decode_event(app, StoredEvent(stored.originator_id, 1, stored.topic, junk))
+
+
+@FUZZ
+@given(data=st.data(), value=json_values)
+def test_event_decoder_with_one_field_damaged(
+    demo_events: tuple[SessionLog, list[StoredEvent]], data: Any, value: Any
+) -> None:
+    app, events = demo_events
+    stored = data.draw(st.sampled_from(events))
+    state = msgspec.json.decode(stored.state)
+    assert isinstance(state, dict)
+    path = [data.draw(st.sampled_from(sorted(state)))]
+    target = state
+    # Damage a nested field half of the time (payload and meta are objects).
+    while (
+        isinstance(target[path[-1]], dict)
+        and target[path[-1]]
+        and data.draw(st.booleans())
+    ):
+        target = target[path[-1]]
+        path.append(data.draw(st.sampled_from(sorted(target))))
+    target[path[-1]] = value
+    damaged = msgspec.json.encode(state)
+    decode_event(
+        app,
+        StoredEvent(
+            stored.originator_id, stored.originator_version, stored.topic, damaged
+        ),
+    )
+
+
+@FUZZ
+@given(data=st.data(), topic=st.text(max_size=40))
+def test_event_decoder_with_an_unknown_topic(
+    demo_events: tuple[SessionLog, list[StoredEvent]], data: Any, topic: str
+) -> None:
+    app, events = demo_events
+    stored = data.draw(st.sampled_from(events))
+    decode_event(app, StoredEvent(stored.originator_id, 1, topic, stored.state))
