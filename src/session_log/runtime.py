@@ -25,7 +25,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -139,6 +139,7 @@ class Runtime:
         views: str | None = None,
         stream: str = DEFAULT_STREAM,
         nats_port: int | None = None,
+        keep_views: bool | Iterable[str] = True,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
         self.nats_url_option = nats_url
@@ -153,6 +154,11 @@ class Runtime:
         self._lock = threading.Lock()
         self._views_lock: int | None = None
         self._owns_views: bool | None = None
+        # True: run every view's runner here; False: only read views that
+        # projection workers keep (``session-log serve``); names: run those.
+        self.keep_views: bool | list[str] = (
+            keep_views if isinstance(keep_views, bool) else list(keep_views)
+        )
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -291,15 +297,32 @@ class Runtime:
                     self._owns_views = True
         return self._owns_views
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.views_url.startswith(("postgres://", "postgresql://"))
+
+    def take_views_lock(self) -> bool:
+        """Try (again) to become the process that keeps the SQLite views."""
+        if self._owns_views is False:
+            self._owns_views = None
+        return self.owns_views
+
     def follow(self) -> ProjectionsRunner:
         """Start the runners: views catch up, then follow the stream live.
 
-        When another runtime keeps the views (see :attr:`owns_views`), nothing
-        is started here: that one keeps them up to date.
+        When another runtime keeps the views (see :attr:`owns_views`), or this
+        one was made with ``keep_views=False`` (``session-log serve``: workers
+        keep them), nothing is started here. With ``keep_views`` a list of
+        names, only those views' runners start.
         """
         runner = self.runner
-        if not runner.runners and self.owns_views:
+        if runner.runners or self.keep_views is False or not self.owns_views:
+            return runner
+        if self.keep_views is True:
             runner.start()
+        else:
+            for name in self.keep_views:
+                runner.start_view(name)
         return runner
 
     def catch_up(self, timeout: float = 120.0) -> ProjectionsRunner:

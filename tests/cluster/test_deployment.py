@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from projections import view_names
+from session_log.cli import cli
 from session_log.cluster import (
     NODE_VARIABLES,
     LoopbackCluster,
@@ -104,7 +106,7 @@ def test_app_services_use_the_cluster_and_a_service_user(
     api = services["api"]
     assert api["command"][0] == "serve"
     assert api["deploy"]["replicas"] == 2
-    partitions = []
+    kept: list[str] = []
     for name, service in services.items():
         command = service.get("command") or []
         if name == "api" or name.startswith("projector"):
@@ -114,14 +116,23 @@ def test_app_services_use_the_cluster_and_a_service_user(
             environment = service["environment"]
             assert environment["NATS_REPLICAS"] == "3"
             assert environment["NATS_USER"].endswith("-service")
+            # The command line is one the real CLI accepts.
+            ctx = cli.make_context("session-log", list(command))
+            sub = cli.get_command(ctx, command[0])
+            assert sub is not None, command
+            parsed = sub.make_context(command[0], list(command[1:]), parent=ctx)
+            if command[0] == "project":
+                kept += parsed.params["keep"] or view_names()
         if name.startswith("projector"):
             assert command[0] == "project"
-            partitions.append(command[command.index("--partition") + 1])
-    # Every partition of N/M exactly once.
-    counts = {p.split("/")[1] for p in partitions}
-    assert len(counts) == 1
-    total = int(counts.pop())
-    assert sorted(int(p.split("/")[0]) for p in partitions) == list(range(1, total + 1))
+    # Every view is kept by some worker, and one worker asks for every view
+    # (the standby).
+    assert set(kept) == set(view_names())
+    assert any(
+        "--view" not in service["command"]
+        for name, service in services.items()
+        if name.startswith("projector")
+    )
     dockerfile = (DOCKER / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["session-log"]' in dockerfile
 

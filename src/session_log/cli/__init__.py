@@ -21,6 +21,10 @@ Start here:
   session-log demo                 load the demo album, build the views
   session-log up                   NATS + views + HTTP API + dashboard
 \b
+Deploy (docs/operations.md):
+  session-log project --views postgresql://...   a projection worker
+  session-log serve --views postgresql://...     the HTTP API and dashboard
+\b
 Look at a project:
   session-log timeline --limit 20  every decision in order
   session-log audit --actor rui    who decided what, in which capacity, why

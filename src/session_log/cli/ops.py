@@ -1,11 +1,13 @@
-"""``demo``, ``up`` and ``token``: running the whole system."""
+"""``demo``, ``up``, ``serve``, ``project`` and ``token``: running the system."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -14,8 +16,9 @@ import click
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from projections import view_names
 from session_log.api.auth import TokenBook, issue_token
-from session_log.cli.base import runtime, runtime_options
+from session_log.cli.base import EXIT_UNAVAILABLE, Failure, runtime, runtime_options
 from session_log.cli.render import console, money, table
 from session_log.demo import DEMO_PROJECT, DemoSummary, load_demo
 from session_log.runtime import Runtime
@@ -25,6 +28,7 @@ from session_log.tamper import (
     make_checkpoint,
     read_project,
 )
+from session_log.workers import ViewLease
 
 DEMO_TOKENS = (
     ("rui", "producer"),
@@ -221,6 +225,62 @@ def register(cli: click.Group) -> None:
             catch_up_with_progress(rt)
         serve(rt, host, port)
 
+    @cli.command("serve")
+    @runtime_options
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option(
+        "--port", default=DEFAULT_PORT, show_default=True, type=int, help="HTTP port."
+    )
+    def serve_command(host: str, port: int) -> None:
+        """Serve the HTTP API and dashboard on views kept by projection workers.
+
+        Runs no view runner: `session-log project` keeps the views. Any number
+        of `serve` processes can run side by side. Stops on Ctrl-C or SIGTERM.
+
+        \b
+        Example (one of the API replicas of docker/compose.yaml):
+          session-log serve --host 0.0.0.0 --port 8000 \\
+              --nats-url nats://n1:4222,nats://n2:4222,nats://n3:4222 \\
+              --views 'postgresql://app:secret@db/session_log'
+        """
+        rt = runtime()
+        rt.keep_views = False
+        rt.start_nats()
+        serve(rt, host, port)
+
+    @cli.command("project")
+    @runtime_options
+    @click.option(
+        "--view",
+        "keep",
+        multiple=True,
+        type=click.Choice(view_names()),
+        help="A view to keep (repeatable) [every view].",
+    )
+    @click.option(
+        "--status-every",
+        default=30.0,
+        show_default=True,
+        type=float,
+        help="Seconds between status lines (0: none).",
+    )
+    def project(keep: tuple[str, ...], status_every: float) -> None:
+        """A projection worker: keep views up to date, live, until stopped.
+
+        Each view is kept by one worker at a time. On PostgreSQL a worker takes
+        an advisory-lock lease per view; a second worker for the same views waits
+        as a hot standby and takes over when the first one stops or dies. On
+        SQLite one process keeps the file's views (a file lock). Stops on Ctrl-C
+        or SIGTERM; a batch being applied is committed whole or not at all.
+
+        \b
+        Examples:
+          session-log project --views 'postgresql://app:secret@db/session_log'
+          session-log project --view timeline --view decision_log \\
+              --nats-url nats://n1:4222 --views postgresql://db/session_log
+        """
+        run_worker(runtime(), list(keep) or view_names(), status_every)
+
     @cli.group()
     def token() -> None:
         """API tokens: each stands for one party (see docs/api.md)."""
@@ -267,6 +327,62 @@ def _signals(handler: Any) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def run_worker(rt: Runtime, views: list[str], status_every: float) -> None:
+    """Keep ``views`` (as leases allow) until SIGINT/SIGTERM."""
+    stopping = threading.Event()
+    rt.keep_views = False  # runners are started here, one per lease taken
+    rt.start_nats()
+    runner = rt.runner
+    lease = ViewLease(rt.views_url, rt.stream) if rt.is_postgres else None
+    err = console(stderr=True)
+    kept: list[str] = []
+    last_status = time.monotonic()
+
+    def say(text: str) -> None:
+        err.print(
+            f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {text}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    say(f"worker for {', '.join(views)} on {rt.views_url} (stream {rt.stream})")
+    try:
+        with _signals(lambda *_: stopping.set()):
+            while not stopping.is_set():
+                if lease is not None:
+                    if not lease.alive():
+                        raise Failure(
+                            "lost the connection holding the view leases; "
+                            "stopping so that another worker can take over",
+                            EXIT_UNAVAILABLE,
+                        )
+                    taken = lease.try_take(v for v in views if v not in kept)
+                elif not kept and rt.take_views_lock():
+                    taken = list(views)
+                else:
+                    taken = []
+                for name in taken:
+                    runner.start_view(name)
+                    kept.append(name)
+                    say(f"keeping {name}")
+                due = bool(status_every) and (
+                    time.monotonic() - last_status >= status_every
+                )
+                if due and not kept:
+                    say("standby: another worker keeps these views")
+                    last_status = time.monotonic()
+                elif due:
+                    lags = runner.lag()
+                    say("lag " + ", ".join(f"{name} {lags[name]}" for name in kept))
+                    last_status = time.monotonic()
+                stopping.wait(1.0)
+    finally:
+        say("stopping")
+        runner.stop()
+        if lease is not None:
+            lease.close()
 
 
 def serve(rt: Runtime, host: str, port: int) -> None:
