@@ -10,8 +10,10 @@ In one run, on one embedded nats-server (file storage):
    events are copied under new project ids (``p00001``...) until the count is
    reached, written through ``session_log.jetstream`` in saves of 500.
 2. Measures the raw ordered-consumer read rate of that stream (nats-py, no
-   decoding) and eventsourcing's ``select_notifications`` rate through the
-   store, as baselines.
+   decoding), eventsourcing's ``select_notifications`` rate through the store,
+   and reading, decoding and making the views' records without applying them
+   (``projections.replay.read_batches``: the ceiling of any rebuild in one
+   process), as baselines.
 3. Rebuilds all five views from the whole stream (read and decoded once,
    ``projections.rebuild_views``) into a SQLite file and into a PostgreSQL
    schema, each in a child process so its peak RSS is its own: events per second
@@ -155,6 +157,26 @@ def raw_ordered_read(url: str, stream: str, count: int) -> float:
         return count / elapsed
 
     return asyncio.run(run())
+
+
+def decoded_read(app: SessionLog, count: int) -> float:
+    from projections.rebuild import _as_record
+    from projections.replay import read_batches
+
+    started = time.perf_counter()
+    got = 0
+    for batch in read_batches(
+        app,
+        source=app.name,
+        after=0,
+        batch_size=1000,
+        prefetch=True,
+        prepare=_as_record,
+    ):
+        got += len(batch)
+        if got >= count:
+            break
+    return got / (time.perf_counter() - started)
 
 
 def store_read(app: SessionLog, count: int) -> float:
@@ -380,6 +402,15 @@ def main() -> None:
                 f"{read:,.0f}",
                 "",
                 f"{read / raw:.2f}",
+            )
+        )
+        decoded = decoded_read(app, written)
+        rows.append(
+            (
+                "read + decode + records (no views)",
+                f"{decoded:,.0f}",
+                "",
+                f"{decoded / raw:.2f}",
             )
         )
         app.close()

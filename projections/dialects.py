@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from projections.records import utc_text
@@ -49,6 +50,16 @@ class Dialect:
             for key, value in params.items()
         }
 
+    placeholder = "?"
+    """A positional parameter."""
+
+    def adapt_row(self, row: Sequence[Any]) -> Sequence[Any]:
+        """Positional parameters adapted (see :meth:`adapt_params`)."""
+        adapt = self.adapt
+        return tuple(
+            [value if type(value) in _PLAIN_TYPES else adapt(value) for value in row]
+        )
+
     def column_ddl(self, column: Column) -> str:
         null = "" if column.nullable else " NOT NULL"
         return f"{column.name} {self.types[column.type]}{null}"
@@ -61,11 +72,18 @@ class Dialect:
             f'CONSTRAINT "{physical}_pkey" PRIMARY KEY ({pk}))'
         )
 
-    def create_indexes(self, table: Table, physical: str) -> list[str]:
+    def create_indexes(
+        self,
+        table: Table,
+        physical: str,
+        only: Collection[tuple[str, ...]] | None = None,
+    ) -> list[str]:
+        """The table's indexes (``only`` those with these columns, if given)."""
         return [
             f'CREATE INDEX IF NOT EXISTS "{physical}_{n}_idx" '
             f"ON {self.qualify(physical)} ({', '.join(cols)})"
             for n, cols in enumerate(table.indexes)
+            if only is None or cols in only
         ]
 
     def normalize(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,6 +113,10 @@ class Dialect:
 
 
 _PLANS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+_SPECIAL_PLANS: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
+
+_utc_text = lru_cache(maxsize=4096)(utc_text)
+"""A decision's moments are written by several views (and rows): converted once."""
 
 _PLAIN_TYPES = frozenset({str, int, float, type(None)})
 """Parameter types every backend takes as they are (``bool`` is not among them:
@@ -128,9 +150,33 @@ class SQLiteDialect(Dialect):
         "bool": "INTEGER",
     }
 
+    def normalize(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        # SQLite gives ints, floats, text or None: only the JSON, timestamp and
+        # boolean columns need converting (the same result as the general path).
+        keys = tuple(row.keys())
+        plan = _SPECIAL_PLANS.get(keys)
+        if plan is None:
+            plan = _SPECIAL_PLANS[keys] = tuple(
+                (key, kind) for key in keys if (kind := _kind(key)) != "plain"
+            )
+        out = dict(row)
+        for key, kind in plan:
+            value = out[key]
+            if value is None:
+                continue
+            if kind == "json":
+                if isinstance(value, str):
+                    out[key] = json.loads(value)
+            elif kind == "at":
+                if isinstance(value, str | datetime):
+                    out[key] = _as_utc(value)
+            elif isinstance(value, int):
+                out[key] = bool(value)
+        return out
+
     def adapt(self, value: Any) -> Any:
         if isinstance(value, datetime):
-            return utc_text(value)
+            return _utc_text(value)
         if isinstance(value, bool):
             return int(value)
         return value
@@ -147,9 +193,14 @@ class PostgresDialect(Dialect):
     }
     supports_rename_index = True
 
+    placeholder = "%s"
+
     def adapt_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         # psycopg adapts every value itself (``adapt`` is the identity here).
         return dict(params)
+
+    def adapt_row(self, row: Sequence[Any]) -> Sequence[Any]:
+        return row
 
     def qualify(self, physical: str) -> str:
         return f'"{self.schema or "public"}"."{physical}"'

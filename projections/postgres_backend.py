@@ -35,6 +35,7 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
         prefix: str = "",
         namespace: str | None = None,
         tracking_table_name: str | None = None,
+        create_indexes: bool = True,
         **kwargs: Any,
     ) -> None:
         self.dialect = PostgresDialect(schema=datastore.schema)
@@ -42,7 +43,7 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
         super().__init__(
             datastore, tracking_table_name=self.physical("tracking"), **kwargs
         )
-        for statement in self.ddl():
+        for statement in self.ddl(with_indexes=create_indexes):
             self.sql_create_statements.append(SQL(statement).format())
         self._lock_statement = self.sql(
             "SELECT notification_id FROM {tracking} "

@@ -53,32 +53,15 @@ def rebuild_view(
 
     ``live_lock`` is the live runner's processing lock, if one is running.
     """
-    source = source or app.name
-    started = monotonic()
-    live = store.view(name)
-    shadow = store.fresh_view(name, "rebuild")
-    lock: AbstractContextManager[Any] = (
-        live_lock if live_lock is not None else nullcontext()
-    )
-    try:
-        events = replay(
-            app, shadow, source=source, batch_size=batch_size, progress=progress
-        )
-        with lock:
-            events += replay(app, shadow, source=source, batch_size=batch_size)
-            position = shadow.position(source)
-            store.swap(shadow, live)
-    except BaseException:
-        shadow.drop()
-        raise
-    seconds = monotonic() - started
-    return RebuildReport(
-        view=name,
-        events=events,
-        position=position,
-        seconds=seconds,
-        events_per_second=events / seconds if seconds > 0 else 0.0,
-    )
+    return rebuild_views(
+        app,
+        store,
+        [name],
+        source=source,
+        progress=progress,
+        batch_size=batch_size,
+        live_locks={name: live_lock} if live_lock is not None else None,
+    )[0]
 
 
 def rebuild_views(
@@ -96,55 +79,78 @@ def rebuild_views(
     Each view is swapped in as in :func:`rebuild_view`. A view that meets a poison
     event is left as it was (its shadow dropped) while the others are rebuilt;
     its :class:`~projections.errors.PoisonEventError` is raised at the end.
+
+    When the store stages rebuilds (PostgreSQL: :meth:`ViewStore.staging`), the
+    stream is applied to shadows in a scratch SQLite file and each finished
+    shadow is copied into the store in one transaction (``COPY``, with its
+    tracking position) before it catches up and is swapped in.
     """
     source = source or app.name
     locks = live_locks or {}
     started = monotonic()
     target = head(app)
     lives = {name: store.view(name) for name in names}
-    shadows = {name: store.fresh_view(name, "rebuild") for name in names}
     events = dict.fromkeys(names, 0)
     failed: dict[str, PoisonEventError] = {}
-    try:
-        for decoded in read_batches(app, source=source, after=0, batch_size=batch_size):
-            batch = [_as_record(event, tracking) for event, tracking in decoded]
-            for name, shadow in shadows.items():
+    reports: list[RebuildReport] = []
+    with store.staging() as staging:
+        fill = staging if staging is not None else store
+        shadows = {name: fill.fresh_view(name, "rebuild") for name in names}
+        swapped: set[str] = set()
+        try:
+            for batch in read_batches(
+                app,
+                source=source,
+                after=0,
+                batch_size=batch_size,
+                prefetch=True,
+                prepare=_as_record,
+            ):
+                for name, shadow in shadows.items():
+                    if name in failed:
+                        continue
+                    try:
+                        events[name] += shadow.apply_events(batch)
+                    except PoisonEventError as error:
+                        failed[name] = error
+                if progress is not None:
+                    progress(batch[-1][1].notification_id, target)
+            for name in names:
                 if name in failed:
                     continue
-                try:
-                    events[name] += shadow.apply_events(batch)
-                except PoisonEventError as error:
-                    failed[name] = error
-            if progress is not None:
-                progress(batch[-1][1].notification_id, target)
-        reports = []
-        for name in names:
-            if name in failed:
-                continue
-            lock: AbstractContextManager[Any] = locks.get(name) or nullcontext()
-            with lock:
-                try:
-                    events[name] += replay(
-                        app, shadows[name], source=source, batch_size=batch_size
+                if staging is not None:
+                    staged = shadows[name]
+                    shadows[name] = store.fresh_view(name, "rebuild")
+                    store.load(shadows[name], staged)
+                    staged.drop()
+                lock: AbstractContextManager[Any] = locks.get(name) or nullcontext()
+                with lock:
+                    try:
+                        events[name] += replay(
+                            app, shadows[name], source=source, batch_size=batch_size
+                        )
+                    except PoisonEventError as error:
+                        failed[name] = error
+                        continue
+                    position = shadows[name].position(source)
+                    store.swap(shadows[name], lives[name])
+                    swapped.add(name)
+                seconds = monotonic() - started
+                reports.append(
+                    RebuildReport(
+                        view=name,
+                        events=events[name],
+                        position=position,
+                        seconds=seconds,
+                        events_per_second=(
+                            events[name] / seconds if seconds > 0 else 0.0
+                        ),
                     )
-                except PoisonEventError as error:
-                    failed[name] = error
-                    continue
-                position = shadows[name].position(source)
-                store.swap(shadows[name], lives[name])
-            seconds = monotonic() - started
-            reports.append(
-                RebuildReport(
-                    view=name,
-                    events=events[name],
-                    position=position,
-                    seconds=seconds,
-                    events_per_second=events[name] / seconds if seconds > 0 else 0.0,
                 )
-            )
-    finally:
-        for name in failed:
-            shadows[name].drop()
+        finally:
+            for name, shadow in shadows.items():
+                if name not in swapped:
+                    shadow.drop()
     if failed:
         raise next(iter(failed.values()))
     return reports

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -46,7 +47,13 @@ def utc_text(moment: datetime) -> str:
 
 def is_aggregate_id(value: object) -> bool:
     """Whether ``value`` looks like a ``project.kind.local`` aggregate id."""
-    return isinstance(value, str) and _AGGREGATE_ID.match(value) is not None
+    return isinstance(value, str) and _looks_like_aggregate_id(value)
+
+
+@lru_cache(maxsize=65536)
+def _looks_like_aggregate_id(value: str) -> bool:
+    # The same ids recur in event after event: matched once each.
+    return _AGGREGATE_ID.match(value) is not None
 
 
 class DecisionRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,7 +156,7 @@ def to_record(domain_event: Any, stream: str, position: int) -> DecisionRecord:
         aggregate_kind=aggregate_kind,
         version=version,
         kind=cls.__name__,
-        topic=f"{cls.__module__}:{cls.__qualname__}",
+        topic=_topic_of(cls),
         recorded_at=_aware(timestamp),
         occurred_at=_aware(meta.occurred_at),
         actor=str(meta.actor),
@@ -164,9 +171,21 @@ def to_record(domain_event: Any, stream: str, position: int) -> DecisionRecord:
 
 
 def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC:
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+_TOPICS: dict[type, str] = {}
+
+
+def _topic_of(cls: type) -> str:
+    topic = _TOPICS.get(cls)
+    if topic is None:
+        topic = _TOPICS[cls] = f"{cls.__module__}:{cls.__qualname__}"
+    return topic
 
 
 def walk_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:

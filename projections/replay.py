@@ -8,6 +8,7 @@ view that meets it halts just before it and records why.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from threading import Event
 from typing import Any, Protocol
@@ -51,24 +52,51 @@ def read_batches(
     stop: int | None = None,
     batch_size: int = 500,
     interrupt: Event | None = None,
+    prefetch: bool = False,
+    prepare: Callable[[Any, Tracking], tuple[Any, Tracking]] | None = None,
 ) -> Iterator[list[tuple[Any, Tracking]]]:
-    """Decoded events after ``after`` (up to ``stop``), in stream order, in batches."""
-    position = after
-    while interrupt is None or not interrupt.is_set():
-        if stop is not None and position >= stop:
-            return
+    """Decoded events after ``after`` (up to ``stop``), in stream order, in batches.
+
+    With ``prefetch``, the next batch is read from the store and decoded (and
+    each event passed through ``prepare``) by a helper thread while the caller
+    processes this one: for long reads (rebuilds), the helper works while the
+    caller waits on its database.
+    """
+
+    def fetch(position: int) -> tuple[int, int, list[tuple[Any, Tracking]]]:
         notifications = app.recorder.select_notifications(
-            start=position,
-            limit=batch_size,
-            stop=stop,
-            inclusive_of_start=False,
+            start=position, limit=batch_size, stop=stop, inclusive_of_start=False
         )
-        if not notifications:
-            return
-        yield [(decode(app.mapper, n), Tracking(source, n.id)) for n in notifications]
-        position = notifications[-1].id
-        if len(notifications) < batch_size:
-            return
+        decoded = [
+            (decode(app.mapper, n), Tracking(source, n.id)) for n in notifications
+        ]
+        if prepare is not None:
+            decoded = [prepare(event, tracking) for event, tracking in decoded]
+        last = notifications[-1].id if notifications else position
+        return len(notifications), last, decoded
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="views-read") if prefetch else None
+    pending: Future[tuple[int, int, list[tuple[Any, Tracking]]]] | None = None
+    position = after
+    try:
+        while interrupt is None or not interrupt.is_set():
+            if stop is not None and position >= stop:
+                return
+            count, position, batch = (
+                pending.result() if pending is not None else fetch(position)
+            )
+            pending = None
+            if not count:
+                return
+            more = count >= batch_size
+            if pool is not None and more and (stop is None or position < stop):
+                pending = pool.submit(fetch, position)
+            yield batch
+            if not more:
+                return
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def occurred_at(domain_event: Any) -> datetime | None:

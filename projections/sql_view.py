@@ -76,6 +76,17 @@ class Db:
                 self._view.sql(sql), [self._dialect.adapt_params(p) for p in params]
             )
 
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert ``rows`` (values in the order of ``columns``) into ``table``:
+        one statement for the batch, no per-row dictionaries (the bulk path)."""
+        if rows:
+            adapt = self._dialect.adapt_row
+            self._cursor.executemany(
+                self._view.insert_sql(table, tuple(columns)), [adapt(r) for r in rows]
+            )
+
     def rows(
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
@@ -88,6 +99,25 @@ class Db:
         self.execute(sql, params)
         found = self._cursor.fetchone()
         return None if found is None else self._dialect.normalize(dict(found))
+
+    def raw_rows(
+        self, sql: str, params: Mapping[str, Any] | None = None, *, size: int = 5000
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows as the backend stores them (not normalised), in chunks."""
+        # eventsourcing's SQLite cursor wrapper has no fetchmany; its cursor has
+        # (and gives plain tuples without the row factory).
+        sqlite_cursor = getattr(self._cursor, "sqlite_cursor", None)
+        if sqlite_cursor is not None:
+            cursor = sqlite_cursor.connection.cursor()  # same transaction
+            cursor.row_factory = None
+            cursor.execute(
+                self._view.sql(sql), self._dialect.adapt_params(params or {})
+            )
+        else:
+            cursor = self._cursor
+            self.execute(sql, params)
+        while chunk := cursor.fetchmany(size):
+            yield [tuple(row) for row in chunk]
 
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         found = self.row(sql, params)
@@ -104,6 +134,10 @@ class ViewDefinition(ABC):
     name: ClassVar[str]
     tables: ClassVar[tuple[Table, ...]]
     doc: ClassVar[str] = ""
+    apply_indexes: ClassVar[Mapping[str, tuple[tuple[str, ...], ...]] | None] = None
+    """The indexes (per table, by columns) that ``apply`` itself queries; ``None``
+    for all. A view being rebuilt gets only these while it is filled, the others
+    are built once, when it is swapped in (see :mod:`projections.rebuild`)."""
 
     @abstractmethod
     def apply(self, db: Db, record: DecisionRecord) -> None:
@@ -166,14 +200,45 @@ class SQLView(TrackingRecorder):
             self._sql_cache[text] = rendered
         return rendered
 
+    def insert_sql(self, table: str, columns: tuple[str, ...]) -> str:
+        """``INSERT INTO`` logical ``table`` with positional parameters (cached)."""
+        key = f"\0insert {table} {columns}"
+        rendered = self._sql_cache.get(key)
+        if rendered is None:
+            marks = ", ".join([self.dialect.placeholder] * len(columns))
+            rendered = (
+                f"INSERT INTO {self._names[table]} ({', '.join(columns)}) "
+                f"VALUES ({marks})"
+            )
+            self._sql_cache[key] = rendered
+        return rendered
+
     def ddl(self, *, with_indexes: bool = True) -> list[str]:
+        """Create the tables with their indexes (``with_indexes=False``: only the
+        indexes applying events needs, :attr:`ViewDefinition.apply_indexes`)."""
         statements: list[str] = []
         for table in self.all_tables:
             physical = self.physical(table.name)
             statements.append(self.dialect.create_table(table, physical))
-            if with_indexes:
-                statements.extend(self.dialect.create_indexes(table, physical))
+            only = None if with_indexes else self._apply_indexes(table)
+            statements.extend(self.dialect.create_indexes(table, physical, only))
         return statements
+
+    def index_ddl(self) -> list[str]:
+        """Create every index of the view (those missing)."""
+        return [
+            statement
+            for table in self.all_tables
+            for statement in self.dialect.create_indexes(
+                table, self.physical(table.name)
+            )
+        ]
+
+    def _apply_indexes(self, table: Table) -> tuple[tuple[str, ...], ...] | None:
+        wanted = self.definition.apply_indexes
+        if wanted is None or table not in self.definition.tables:
+            return None
+        return wanted.get(table.name, ())
 
     # -- backend hooks --
 
@@ -192,6 +257,10 @@ class SQLView(TrackingRecorder):
     def execute_script(self, statements: list[str]) -> None:
         """Run DDL statements in one transaction."""
         raise NotImplementedError
+
+    def insert_tracking_in(self, cursor: Any, tracking: Tracking) -> None:
+        """Record ``tracking`` in the transaction of ``cursor`` (a bulk load)."""
+        self._insert_tracking(cursor, tracking)
 
     def drop(self) -> None:
         """Drop every table of this view."""

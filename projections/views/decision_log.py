@@ -106,6 +106,7 @@ class DecisionLogDefinition(ViewDefinition):
     name = "decision_log"
     tables = (DECISIONS,)
     doc = "Who decided what, in which capacity, when, why and what it replaced."
+    apply_indexes = {"decisions": (("command_id",),)}  # late receipts
 
     def apply(self, db: Db, record: DecisionRecord) -> None:
         self.apply_many(db, [record])
@@ -137,37 +138,31 @@ class DecisionLogDefinition(ViewDefinition):
         records: Sequence[DecisionRecord],
         types: dict[tuple[str, str], Any],
     ) -> None:
-        db.executemany(
-            "INSERT INTO {decisions} (stream, position, event_id, project, "
-            "aggregate_id, aggregate_kind, version, kind, actor, capacity, "
-            "occurred_at, recorded_at, reason, command_id, command_type, "
-            "correlation_id, causation_id, supersedes_json, payload_json) VALUES "
-            "(:stream, :position, :event_id, :project, :aggregate_id, "
-            ":aggregate_kind, :version, :kind, :actor, :capacity, :occurred_at, "
-            ":recorded_at, :reason, :command_id, :command_type, :correlation_id, "
-            ":causation_id, :supersedes_json, :payload_json)",
+        db.insert_many(
+            "decisions",
+            DECISIONS.column_names,
             [
-                {
-                    "stream": r.stream,
-                    "position": r.position,
-                    "event_id": r.event_id,
-                    "project": r.project,
-                    "aggregate_id": r.aggregate_id,
-                    "aggregate_kind": r.aggregate_kind,
-                    "version": r.version,
-                    "kind": r.kind,
-                    "actor": r.actor,
-                    "capacity": r.capacity,
-                    "occurred_at": r.occurred_at,
-                    "recorded_at": r.recorded_at,
-                    "reason": r.reason,
-                    "command_id": r.command_id,
-                    "command_type": types.get((r.project, r.command_id)),
-                    "correlation_id": r.correlation_id,
-                    "causation_id": r.causation_id,
-                    "supersedes_json": msgspec.json.encode(supersedes(r)).decode(),
-                    "payload_json": r.payload_json(),
-                }
+                (
+                    r.stream,
+                    r.position,
+                    r.event_id,
+                    r.project,
+                    r.aggregate_id,
+                    r.aggregate_kind,
+                    r.version,
+                    r.kind,
+                    r.actor,
+                    r.capacity,
+                    r.occurred_at,
+                    r.recorded_at,
+                    r.reason,
+                    r.command_id,
+                    types.get((r.project, r.command_id)),
+                    r.correlation_id,
+                    r.causation_id,
+                    msgspec.json.encode(supersedes(r)).decode(),
+                    r.payload_json(),
+                )
                 for r in records
             ],
         )

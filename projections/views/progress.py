@@ -129,6 +129,7 @@ class ProgressDefinition(KindDispatchDefinition):
     name = "progress"
     tables = (RECORDINGS, RECORDING_SESSIONS, SESSIONS, MILESTONES)
     doc = "Each recording's stage, the sessions, milestones on time or late."
+    apply_indexes = {}  # applying looks rows up by primary key only
 
     # -- recordings --------------------------------------------------------------
 

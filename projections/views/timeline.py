@@ -57,6 +57,9 @@ SUBJECTS = Table(
     doc="What each decision concerns; role is aggregate, actor or mentioned.",
 )
 
+ENTRY_COLUMNS = ENTRIES.column_names
+SUBJECT_COLUMNS = SUBJECTS.column_names
+
 SUMMARY_FIELDS = 4
 
 
@@ -79,48 +82,40 @@ class TimelineDefinition(ViewDefinition):
     name = "timeline"
     tables = (ENTRIES, SUBJECTS)
     doc = "Every decision in order, per project, recording, session and person."
+    apply_indexes = {}  # applying only appends
 
     def apply(self, db: Db, record: DecisionRecord) -> None:
         self.apply_many(db, [record])
 
     def apply_many(self, db: Db, records: Sequence[DecisionRecord]) -> None:
         records = [r for r in records if r.kind not in BOOKKEEPING_KINDS]
-        db.executemany(
-            "INSERT INTO {entries} (stream, position, event_id, project, "
-            "aggregate_id, aggregate_kind, kind, occurred_at, recorded_at, actor, "
-            "capacity, reason, summary) VALUES (:stream, :position, :event_id, "
-            ":project, :aggregate_id, :aggregate_kind, :kind, :occurred_at, "
-            ":recorded_at, :actor, :capacity, :reason, :summary)",
+        db.insert_many(
+            "entries",
+            ENTRY_COLUMNS,
             [
-                {
-                    "stream": r.stream,
-                    "position": r.position,
-                    "event_id": r.event_id,
-                    "project": r.project,
-                    "aggregate_id": r.aggregate_id,
-                    "aggregate_kind": r.aggregate_kind,
-                    "kind": r.kind,
-                    "occurred_at": r.occurred_at,
-                    "recorded_at": r.recorded_at,
-                    "actor": r.actor,
-                    "capacity": r.capacity,
-                    "reason": r.reason,
-                    "summary": summarize(r),
-                }
+                (
+                    r.stream,
+                    r.position,
+                    r.event_id,
+                    r.project,
+                    r.aggregate_id,
+                    r.aggregate_kind,
+                    r.kind,
+                    r.occurred_at,
+                    r.recorded_at,
+                    r.actor,
+                    r.capacity,
+                    r.reason,
+                    summarize(r),
+                )
                 for r in records
             ],
         )
-        db.executemany(
-            "INSERT INTO {subjects} (stream, position, subject_id, subject_kind, "
-            "role) VALUES (:stream, :position, :subject_id, :subject_kind, :role)",
+        db.insert_many(
+            "subjects",
+            SUBJECT_COLUMNS,
             [
-                {
-                    "stream": r.stream,
-                    "position": r.position,
-                    "subject_id": subject_id,
-                    "subject_kind": kind,
-                    "role": role,
-                }
+                (r.stream, r.position, subject_id, kind, role)
                 for r in records
                 for subject_id, kind, role in subjects_of(r)
             ],

@@ -25,6 +25,7 @@ from session_log.jetstream import (
     JetStreamFactory,
     UnfitStreamError,
 )
+from session_log.jetstream.recorders import Tip
 
 from .harness import fresh_stream_name, new_factory
 
@@ -470,3 +471,52 @@ def test_every_event_is_chained_to_its_predecessor(
             prev = expected
     finally:
         other.close()
+
+
+def test_a_replica_behind_this_process_is_not_believed(
+    recorder: JetStreamApplicationRecorder,
+) -> None:
+    """Reads are direct gets, which any replica may answer, and a follower may
+    be behind. A read that does not reach what this process knows of the
+    aggregate (its own writes, its earlier reads) is asked again, and gives up
+    with an OperationalError rather than return a stale history."""
+    oid = "album-1.take.t1"
+    recorder.insert_events([ev(oid, 1), ev(oid, 2)])
+    stream = recorder.stream
+    subject = recorder.scheme.subject(oid)
+    tip = stream.tip(subject)
+    assert tip is not None
+    assert tip.seq == 2
+    # Pretend this process had seen the aggregate at a later sequence than any
+    # replica has: every answer looks stale.
+    stream.remember(subject, Tip(3, 99, "x", b""))
+    with pytest.raises(OperationalError, match="behind stream sequence 99"):
+        recorder.select_events(oid)
+    # The tip of an aggregate is asked of the leader when a replica is behind.
+    assert [
+        e.originator_version for e in recorder.select_events(oid, desc=True, limit=1)
+    ] == [2]
+
+
+def test_after_an_unknown_outcome_the_tip_comes_from_the_leader(
+    recorder: JetStreamApplicationRecorder,
+) -> None:
+    oid = "album-1.take.t3"
+    recorder.insert_events([ev(oid, 1)])
+    stream = recorder.stream
+    subject = recorder.scheme.subject(oid)
+    stream.forget(subject)  # as if the ack of that save had been lost
+    stream.unsure.add(subject)
+    assert [e.originator_version for e in recorder.select_events(oid)] == [1]
+    assert subject not in stream.unsure
+    tip = stream.tip(subject)
+    assert tip is not None
+    assert tip.version == 1
+
+
+def test_max_notification_id_is_the_leaders(
+    recorder: JetStreamApplicationRecorder,
+) -> None:
+    assert recorder.max_notification_id() is None
+    recorder.insert_events([ev("album-1.take.t4", 1), ev("album-1.take.t5", 1)])
+    assert recorder.max_notification_id() == 2

@@ -29,3 +29,5 @@ class CostLedgerDefinition(BudgetEvents, LineEvents):
         ACCOUNTS,
     )
     doc = "Per line drafted to paid, contingency, recoupable balances, versions."
+    # Recomputing a line and an account sums their entries.
+    apply_indexes = {"entries": (("line_id", "position"), ("project", "account"))}

@@ -411,6 +411,18 @@ class CreditsDefinition(KindDispatchDefinition):
             {"id": subject_id},
         )
         sessions: dict[str, list[str]] = {}
+        checkins: dict[str, list[dict[str, Any]]] = {}
+
+        def checkins_of(session_id: str) -> list[dict[str, Any]]:
+            # Read once per derivation (nothing is written meanwhile).
+            found = checkins.get(session_id)
+            if found is None:
+                found = checkins[session_id] = db.rows(
+                    "SELECT * FROM {checkins} WHERE session_id = :s ORDER BY party_id",
+                    {"s": session_id},
+                )
+            return found
+
         for comp in comps:
             for edit in db.rows(
                 "SELECT party_id, event_id FROM {edit_passes} WHERE recording_id = :r "
@@ -432,10 +444,13 @@ class CreditsDefinition(KindDispatchDefinition):
                 evidence = [comp["event_id"], take["event_id"]]
                 sessions.setdefault(take["session_id"], []).extend(evidence)
                 for party_id in take["performer_ids_json"]:
-                    checkin = db.row(
-                        "SELECT * FROM {checkins} WHERE session_id = :s "
-                        "AND party_id = :p",
-                        {"s": take["session_id"], "p": party_id},
+                    checkin = next(
+                        (
+                            c
+                            for c in checkins_of(take["session_id"])
+                            if c["party_id"] == party_id
+                        ),
+                        None,
                     )
                     if checkin is None:
                         add(party_id, "Musician", "performer", evidence)
@@ -455,10 +470,7 @@ class CreditsDefinition(KindDispatchDefinition):
                             vocabulary=checkin["role_vocabulary"],
                         )
         for session_id, evidence in sorted(sessions.items()):
-            for checkin in db.rows(
-                "SELECT * FROM {checkins} WHERE session_id = :s ORDER BY party_id",
-                {"s": session_id},
-            ):
+            for checkin in checkins_of(session_id):
                 for role in checkin["roles_json"]:
                     if role not in PERFORMING_ROLES:
                         add(

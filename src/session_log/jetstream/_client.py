@@ -14,6 +14,7 @@ publish and no subscription set-up.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import threading
 from collections.abc import Awaitable, Callable, Sequence
@@ -419,6 +420,22 @@ class NATSBridge:
         nc = self._nc
         if nc is not None and not nc.is_closed:
             await sub.unsubscribe()
+
+
+def message_from_api(message: dict[str, Any]) -> RawMessage:
+    """A message from the body of a ``STREAM.MSG.GET`` reply (base64 parts)."""
+    headers: Headers = {}
+    raw_headers = base64.b64decode(message.get("hdrs") or b"")
+    for line in raw_headers.decode().split("\r\n")[1:]:
+        key, sep, value = line.partition(":")
+        if sep:
+            headers[key.strip()] = value.strip()
+    return RawMessage(
+        subject=str(message.get("subject", "")),
+        seq=int(message.get("seq", 0)),
+        headers=headers,
+        data=base64.b64decode(message.get("data") or b""),
+    )
 
 
 def _raw(headers: Headers, data: bytes) -> RawMessage:

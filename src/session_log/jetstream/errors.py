@@ -42,6 +42,7 @@ WRONG_LAST_SEQUENCE = 10071
 BATCH_WRONG_EXPECTATION = 10164
 CONFLICT_CODES = frozenset({WRONG_LAST_SEQUENCE, BATCH_WRONG_EXPECTATION})
 STREAM_NOT_FOUND = 10059
+NO_MESSAGE = 10037  # a message get found no message
 
 
 class InvalidOriginatorIdError(DataError, ValueError):

@@ -46,8 +46,9 @@ from eventsourcing.persistence import (
 )
 
 from . import chain
-from ._client import Headers, NATSBridge, RawMessage
+from ._client import Headers, NATSBridge, RawMessage, message_from_api
 from .errors import (
+    NO_MESSAGE,
     STREAM_NOT_FOUND,
     InvalidOriginatorIdError,
     JetStreamAPIError,
@@ -67,6 +68,8 @@ HEADER_MSG_ID = "Nats-Msg-Id"
 HEADER_EXPECTED = "Nats-Expected-Last-Subject-Sequence"
 
 MAX_ATTEMPTS = 5
+# Pause before reading again from a replica found behind this process's writes.
+STALE_RETRY_S = 0.02
 # Back-off between attempts after an OperationalError: 0.25 s, 0.5 s, 1 s, 2 s.
 RETRY_BACKOFF_S = 0.25
 RETRY_BACKOFF_MAX_S = 2.0
@@ -111,6 +114,9 @@ class JetStreamStream:
         self.scheme = scheme
         self._tips: OrderedDict[str, Tip] = OrderedDict()
         self._tips_lock = threading.Lock()
+        # Subjects written by a save whose outcome is unknown: their tip is
+        # asked of the stream leader before they are read again.
+        self.unsure: set[str] = set()
 
     # ------------------------------------------------------------- set-up
     def ensure(self, create: bool) -> None:
@@ -151,6 +157,35 @@ class JetStreamStream:
             if tip is not None:
                 self._tips.move_to_end(subject)
             return tip
+
+    def leader_last(self, subject: str) -> RawMessage | None:
+        """The last message of ``subject`` as the stream leader has it.
+
+        Direct gets may be answered by any replica, and a follower may be
+        behind; the message-get API is answered by the leader only. (The
+        ``min_last_seq`` of direct gets announced for nats-server 2.12 is not
+        in the servers this was tested on: 2.15.1 ignores it.)
+        """
+        bridge = self.bridge
+        try:
+            reply = bridge.call(
+                bridge.api,
+                f"STREAM.MSG.GET.{self.spec.name}",
+                {"last_by_subj": subject},
+                operation=f"read last message of {subject} (leader)",
+            )
+        except OperationalError as e:
+            cause = e.__cause__
+            if isinstance(cause, JetStreamAPIError) and cause.err_code == NO_MESSAGE:
+                return None
+            raise
+        return message_from_api(reply.get("message") or {})
+
+    def fresh(self, subject: str, last_seq: int) -> bool:
+        """Whether a read that reached ``last_seq`` includes everything this
+        process knows ``subject`` holds (its writes, its earlier reads)."""
+        known = self.tip(subject)
+        return known is None or last_seq >= known.seq
 
     def remember(self, subject: str, tip: Tip) -> None:
         with self._tips_lock:
@@ -195,8 +230,9 @@ class JetStreamStream:
         )
 
     def fetch_tip(self, subject: str) -> Tip | None:
-        """Ask the server for a subject's last message, and remember it."""
-        msg = self.last(subject)
+        """Ask the stream leader for a subject's last message, and remember it."""
+        msg = self.leader_last(subject)
+        self.unsure.discard(subject)
         if msg is None:
             self.forget(subject)
             return None
@@ -353,10 +389,10 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         )
         raise IntegrityError(msg)
 
-    @staticmethod
     def _outcome_unknown(
-        save: _Save, error: OperationalError, last: OperationalError | None
+        self, save: _Save, error: OperationalError, last: OperationalError | None
     ) -> OutcomeUnknownError:
+        self.stream.unsure.update(save.first_version)
         then = f"; then {last}" if last is not None else ""
         msg = (
             f"{error}{then}; the save (id {save.save_id}) was not acknowledged and "
@@ -456,8 +492,10 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         subject = self.scheme.subject(originator_id)
         if limit is not None and limit <= 0:
             return []
+        if subject in self.stream.unsure:
+            self.stream.fetch_tip(subject)
         if desc and lte is None and limit == 1:
-            tip_msg = self.stream.last(subject)
+            tip_msg = self._fresh_last(subject)
             if tip_msg is None:
                 return []
             event = _stored(originator_id, tip_msg)
@@ -476,6 +514,14 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         if desc:
             events.reverse()
         return events
+
+    def _fresh_last(self, subject: str) -> RawMessage | None:
+        """The subject's last message, from a replica that is not behind what
+        this process knows of the subject (else from the leader)."""
+        msg = self.stream.last(subject)
+        if not self.stream.fresh(subject, 0 if msg is None else msg.seq):
+            msg = self.stream.leader_last(subject)
+        return msg
 
     def _select_last(
         self,
@@ -545,9 +591,26 @@ class JetStreamAggregateRecorder(AggregateRecorder):
     ) -> list[StoredEvent]:
         events: list[StoredEvent] = []
         seq = start
+        deadline: float | None = None
         while True:
             want = READ_BATCH if limit is None else min(READ_BATCH, limit - len(events))
             messages, left = self.stream.batch(subject, seq, want)
+            if (not messages or left == 0) and limit is None and lte is None:
+                reached = messages[-1].seq if messages else seq - 1
+                if not self.stream.fresh(subject, reached):
+                    # Answered by a replica that is behind this process's own
+                    # writes or reads: ask again (another replica, or this one
+                    # caught up) rather than return a stale history.
+                    deadline = deadline or time.monotonic() + self.bridge.timeout
+                    if time.monotonic() > deadline:
+                        known = self.stream.tip(subject)
+                        text = (
+                            f"read {subject}: the replicas that answered are "
+                            f"behind stream sequence {known and known.seq}"
+                        )
+                        raise OperationalError(text)
+                    time.sleep(STALE_RETRY_S)
+                    continue
             for msg in messages:
                 event = _stored(originator_id, msg)
                 version = event.originator_version
@@ -631,7 +694,9 @@ class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecord
             seq = messages[-1].seq + 1
 
     def max_notification_id(self) -> int | None:
-        msg = self.stream.last(self.scheme.events_filter)
+        # Asked of the leader: a follower that is behind would give a head
+        # below this process's own writes (and break read-your-writes waits).
+        msg = self.stream.leader_last(self.scheme.events_filter)
         return None if msg is None else msg.seq
 
     def subscribe(
@@ -657,7 +722,7 @@ class JetStreamTrackingRecorder(TrackingRecorder):
         stream.ensure(create_stream)
 
     def _tracking_tip(self, application_name: str) -> tuple[int, int] | None:
-        msg = self.stream.last(self.scheme.tracking_subject(application_name))
+        msg = self.stream.leader_last(self.scheme.tracking_subject(application_name))
         if msg is None:
             return None
         return int(msg.headers[HEADER_TRACKING_ID]), msg.seq
