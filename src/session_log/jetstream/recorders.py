@@ -448,7 +448,15 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         last_subject = save.subjects[-1] if save.subjects else None
         if last_subject is None:
             return None
-        tip = self.stream.fetch_tip(last_subject)
+        # Any replica's "yes, it is there" is reliable (replicas apply only
+        # what the stream has committed), and one may answer while the stream
+        # elects a new leader; only "no" must come from the leader.
+        found = self.stream.last(last_subject)
+        tip = Tip.of(found) if found is not None else None
+        if tip is None or not tip.msg_id.startswith(save.save_id):
+            tip = self.stream.fetch_tip(last_subject)
+        else:
+            self.stream.remember(last_subject, tip)
         if tip is None or not tip.msg_id.startswith(save.save_id):
             return None
         index = int(tip.msg_id.rsplit("-", 1)[1])
@@ -523,6 +531,14 @@ class JetStreamAggregateRecorder(AggregateRecorder):
             msg = self.stream.leader_last(subject)
         return msg
 
+    def _fresh_tip(self, subject: str) -> Tip | None:
+        msg = self._fresh_last(subject)
+        if msg is None:
+            return None
+        tip = Tip.of(msg)
+        self.stream.remember(subject, tip)
+        return tip
+
     def _select_last(
         self,
         originator_id: UUID | str,
@@ -532,7 +548,7 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         limit: int,
     ) -> list[StoredEvent]:
         """The last ``limit`` events with gt < version <= lte, newest first."""
-        tip = self.stream.fetch_tip(subject)
+        tip = self._fresh_tip(subject)
         if tip is None:
             return []
         upper = tip.version if lte is None else min(lte, tip.version)
@@ -565,7 +581,7 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         first_version = int(first.headers.get(HEADER_VERSION, "0"))
         if first_version > version or version - first_version < SCAN_BEFORE_SEARCH:
             return first.seq
-        tip = self.stream.fetch_tip(subject)
+        tip = self._fresh_tip(subject)
         if tip is None or tip.version <= version:
             return None
         lo, hi = first.seq, tip.seq  # hi holds a version > version
