@@ -1,0 +1,46 @@
+"""The bridge's header parser gives what nats-py's own gives, for any bytes."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nats.aio.client import Client
+
+from session_log.jetstream._client import _Client
+
+header_names = st.text(
+    alphabet=st.sampled_from("AbZz09-_.:é \t\x0b\x1c\x85\u3000"), max_size=12
+)
+header_values = st.text(max_size=20)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.tuples(header_names, header_values).map(
+                lambda kv: f"{kv[0]}:{kv[1]}".encode("utf-8", "surrogatepass")
+            ),
+            st.binary(max_size=30),
+        ),
+        max_size=8,
+    )
+)
+def test_same_headers_as_nats_py(lines: list[bytes]) -> None:
+    raw = b"\r\n".join(lines) + b"\r\n\r\n"
+    assert _Client._parse_header_lines(raw) == Client._parse_header_lines(raw)
+
+
+def test_a_stored_event_s_headers() -> None:
+    raw = (
+        b"Nats-Msg-Id: 5f3a-0\r\nSL-Version: 12\r\nSL-Topic: a.b:C.D\r\n"
+        b"Bad Name: dropped\r\nSL-Hash: 9f2c\r\n\r\n"
+    )
+    parsed = _Client._parse_header_lines(raw)
+    assert parsed == Client._parse_header_lines(raw)
+    assert parsed == {
+        "Nats-Msg-Id": "5f3a-0",
+        "SL-Version": "12",
+        "SL-Topic": "a.b:C.D",
+        "SL-Hash": "9f2c",
+    }
