@@ -22,6 +22,8 @@ from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
+from session_log.runtime import Runtime
+
 SETTINGS = hypothesis.settings(
     max_examples=5,
     deadline=None,
@@ -46,8 +48,11 @@ def operations(schema: OpenApiSchema) -> list[Any]:
 
 
 @pytest.mark.parametrize("token", sorted(TOKENS))
-def test_api_conforms_to_its_spec(api_schema: OpenApiSchema, token: str) -> None:
+def test_api_conforms_to_its_spec(
+    api_schema: OpenApiSchema, token: str, demo_runtime: Runtime
+) -> None:
     headers = {"Authorization": f"Bearer {token}"}
+    head = demo_runtime.head()
     ops = operations(api_schema)
     assert len(ops) >= 10, [op.label for op in ops]
     failures: list[str] = []
@@ -70,3 +75,8 @@ def test_api_conforms_to_its_spec(api_schema: OpenApiSchema, token: str) -> None
         except Exception as e:  # collected: one report for every operation
             failures.append(f"{operation.label}: {type(e).__name__}: {e}"[:2000])
     assert not failures, "\n\n".join(failures)
+    if token == "t-elsewhere":
+        # A token limited to another project is refused every command on
+        # this one (the generated projects are not its project): every
+        # refused request wrote nothing.
+        assert demo_runtime.head() == head
