@@ -70,6 +70,8 @@ HEADER_EXPECTED = "Nats-Expected-Last-Subject-Sequence"
 MAX_ATTEMPTS = 5
 # Pause before reading again from a replica found behind this process's writes.
 STALE_RETRY_S = 0.02
+# Least time spent finding out whether an unacknowledged save was stored.
+RESOLVE_MIN_S = 6.0
 # Back-off between attempts after an OperationalError: 0.25 s, 0.5 s, 1 s, 2 s.
 RETRY_BACKOFF_S = 0.25
 RETRY_BACKOFF_MAX_S = 2.0
@@ -451,7 +453,10 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         # Any replica's "yes, it is there" is reliable (replicas apply only
         # what the stream has committed), and one may answer while the stream
         # elects a new leader; only "no" must come from the leader.
-        found = self.stream.last(last_subject)
+        try:
+            found = self.stream.last(last_subject)
+        except OperationalError:  # e.g. the request went to a node just killed
+            found = None
         tip = Tip.of(found) if found is not None else None
         if tip is None or not tip.msg_id.startswith(save.save_id):
             tip = self.stream.fetch_tip(last_subject)
@@ -469,7 +474,9 @@ class JetStreamAggregateRecorder(AggregateRecorder):
     def _resolve_unknown(
         self, save: _Save, count: int, error: OperationalError
     ) -> list[int] | None:
-        deadline = time.monotonic() + self.bridge.timeout
+        # Long enough for a stream to elect a new leader (a few seconds) and
+        # for more than one read to be tried.
+        deadline = time.monotonic() + max(2 * self.bridge.timeout, RESOLVE_MIN_S)
         while True:
             try:
                 return self._already_stored(save, count)
