@@ -26,6 +26,7 @@ from session_log.jetstream import (
     UnfitStreamError,
 )
 from session_log.jetstream.recorders import Tip
+from session_log.jetstream.subscription import JetStreamSubscription
 
 from .harness import fresh_stream_name, new_factory
 
@@ -520,3 +521,32 @@ def test_max_notification_id_is_the_leaders(
     assert recorder.max_notification_id() is None
     recorder.insert_events([ev("album-1.take.t4", 1), ev("album-1.take.t5", 1)])
     assert recorder.max_notification_id() == 2
+
+
+def test_a_signal_ahead_of_its_stored_message_is_not_lost(
+    recorder: JetStreamApplicationRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The core-NATS signal of a new event can arrive before JetStream has
+    stored it: the pull it triggers finds nothing. The subscription must look
+    again, not wait for its next poll (made a minute long here)."""
+    monkeypatch.setattr(JetStreamSubscription, "POLL_INTERVAL", 60.0)
+    real = recorder.select_notifications
+    hide_next = threading.Event()
+
+    def select(*args: Any, **kwargs: Any) -> Any:
+        if hide_next.is_set():
+            hide_next.clear()
+            return []  # as if the signal came before the message was stored
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recorder, "select_notifications", select)
+    received: list[Any] = []
+    with recorder.subscribe(gt=0) as subscription:
+        time.sleep(0.3)  # the first pull is done; the subscription waits
+        hide_next.set()
+        recorder.insert_events([ev("album-1.take.s1", 1)])
+        reader = threading.Thread(target=lambda: received.append(next(subscription)))
+        reader.start()
+        reader.join(10)
+    assert [n.originator_id for n in received] == ["album-1.take.s1"]
+    assert not hide_next.is_set()  # the signalled pull did find nothing
