@@ -297,21 +297,27 @@ class PostgresViewStore(ViewStore):
         self.datastore.close()
 
 
+def postgres_options(url: str) -> dict[str, Any]:
+    """Connection options and ``schema`` from
+    ``postgresql://user:password@host:port/db?schema=s``."""
+    parsed = urlparse(url)
+    query = parse_qs(parsed.query)
+    return {
+        "dbname": (parsed.path or "/postgres").lstrip("/") or "postgres",
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "user": unquote(parsed.username or "postgres"),
+        "password": unquote(parsed.password or ""),
+        "schema": query.get("schema", ["public"])[0],
+    }
+
+
 def open_store(url: str, *, prefix: str = "") -> ViewStore:
     """A store from a URL: ``sqlite:///path/views.db``, a plain file path,
     ``sqlite::memory:`` or ``postgresql://user:password@host:port/db?schema=s``.
     """
     if url.startswith(("postgresql://", "postgres://")):
-        parsed = urlparse(url)
-        query = parse_qs(parsed.query)
-        options: dict[str, Any] = {
-            "dbname": (parsed.path or "/postgres").lstrip("/") or "postgres",
-            "host": parsed.hostname or "127.0.0.1",
-            "port": parsed.port or 5432,
-            "user": unquote(parsed.username or "postgres"),
-            "password": unquote(parsed.password or ""),
-            "schema": query.get("schema", ["public"])[0],
-        }
+        options = postgres_options(url)
         return PostgresViewStore(prefix=prefix, **options)
     if url in ("sqlite::memory:", ":memory:"):
         return SQLiteViewStore(":memory:", prefix=prefix)

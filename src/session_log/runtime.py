@@ -260,7 +260,7 @@ class Runtime:
 
     def _sqlite_path(self) -> Path | None:
         url = self.views_url
-        if url.startswith(("postgres://", "postgresql://")) or "memory" in url:
+        if self.is_postgres or "memory" in url:
             return None
         for prefix in ("sqlite://", "sqlite:"):
             if url.startswith(prefix):

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+
+from projections.stores import postgres_options
 
 __all__ = ["ViewLease", "lease_key"]
 
@@ -33,19 +33,6 @@ def lease_key(stream: str, view: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _conninfo(url: str) -> dict[str, Any]:
-    parsed = urlparse(url)
-    return {
-        "dbname": (parsed.path or "/postgres").lstrip("/") or "postgres",
-        "host": parsed.hostname or "127.0.0.1",
-        "port": parsed.port or 5432,
-        "user": unquote(parsed.username or "postgres"),
-        "password": unquote(parsed.password or ""),
-        "connect_timeout": int(parse_qs(parsed.query).get("connect_timeout", ["5"])[0]),
-        "application_name": "session-log project",
-    }
-
-
 class ViewLease:
     """Advisory locks on PostgreSQL for the views one worker keeps."""
 
@@ -53,7 +40,14 @@ class ViewLease:
         import psycopg
 
         self.stream = stream
-        self.conn = psycopg.connect(autocommit=True, **_conninfo(url))
+        options = postgres_options(url)
+        del options["schema"]  # the locks are database-wide
+        self.conn = psycopg.connect(
+            autocommit=True,
+            connect_timeout=5,
+            application_name="session-log project",
+            **options,
+        )
         self.held: set[str] = set()
 
     def try_take(self, views: Iterable[str]) -> list[str]:

@@ -109,9 +109,7 @@ def load_demo_album(rt: Runtime) -> tuple[DemoSummary, bool]:
         app = rt.app
     before = rt.head()
     started = time.monotonic()
-    with con.status(
-        "Loading the demo album through the public commands (about 20 s)..."
-    ):
+    with con.status("Loading the demo album through the public commands (10-20 s)..."):
         summary = load_demo(app)
     new = rt.head() > before
     if new:
