@@ -12,12 +12,19 @@
 
 If the rebuild meets a poison event, the shadow is dropped, the live view is left
 untouched and :class:`~projections.errors.PoisonEventError` is raised.
+
+With ``workers`` above one (and a stream other processes can read), step 1 runs
+in that many processes, each applying the decisions of a slice of the projects
+(:mod:`projections.parallel`); their shadows are merged before step 2.
 """
 
 from __future__ import annotations
 
+import gc
+import tempfile
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from time import monotonic
 from typing import Any
 
@@ -26,9 +33,17 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 
 from projections.errors import PoisonEventError
+from projections.parallel import can_split, fill_parts
 from projections.records import to_record
 from projections.replay import Progress, head, read_batches, replay
-from projections.stores import ViewStore
+from projections.sql_view import SQLView
+from projections.stores import SQLiteViewStore, ViewStore
+
+GC_THRESHOLD = 50_000
+"""Allocations between young-generation collections while a rebuild runs
+(Python's default is 700): a rebuild allocates millions of short-lived objects
+and keeps few, and each collection also walks the long-lived ones (about 10%
+of a rebuild's time with the default)."""
 
 
 class RebuildReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,6 +88,7 @@ def rebuild_views(
     progress: Progress | None = None,
     batch_size: int = 1000,
     live_locks: dict[str, threading.RLock] | None = None,
+    workers: int = 1,
 ) -> list[RebuildReport]:
     """Rebuild several views reading (and decoding) the stream once.
 
@@ -84,6 +100,10 @@ def rebuild_views(
     stream is applied to shadows in a scratch SQLite file and each finished
     shadow is copied into the store in one transaction (``COPY``, with its
     tracking position) before it catches up and is swapped in.
+
+    ``workers`` above one fills the shadows in that many processes (see
+    :mod:`projections.parallel`) when the application's stream can be read by
+    another process; otherwise, and for in-memory applications, in this one.
     """
     source = source or app.name
     locks = live_locks or {}
@@ -93,28 +113,40 @@ def rebuild_views(
     events = dict.fromkeys(names, 0)
     failed: dict[str, PoisonEventError] = {}
     reports: list[RebuildReport] = []
-    with store.staging() as staging:
+    with store.staging() as staging, fewer_collections():
         fill = staging if staging is not None else store
         shadows = {name: fill.fresh_view(name, "rebuild") for name in names}
         swapped: set[str] = set()
         try:
-            for batch in read_batches(
-                app,
-                source=source,
-                after=0,
-                batch_size=batch_size,
-                prefetch=True,
-                prepare=_as_record,
+            if (
+                workers > 1
+                and target > 0
+                and can_split(app)
+                and isinstance(fill, SQLiteViewStore)
             ):
-                for name, shadow in shadows.items():
-                    if name in failed:
-                        continue
-                    try:
-                        events[name] += shadow.apply_events(batch)
-                    except PoisonEventError as error:
-                        failed[name] = error
-                if progress is not None:
-                    progress(batch[-1][1].notification_id, target)
+                _fill_in_parallel(
+                    app,
+                    fill,
+                    shadows,
+                    source=source,
+                    target=target,
+                    workers=workers,
+                    batch_size=batch_size,
+                    progress=progress,
+                    events=events,
+                    failed=failed,
+                )
+            else:
+                _fill(
+                    app,
+                    shadows,
+                    source=source,
+                    batch_size=batch_size,
+                    progress=progress,
+                    target=target,
+                    events=events,
+                    failed=failed,
+                )
             for name in names:
                 if name in failed:
                     continue
@@ -156,7 +188,93 @@ def rebuild_views(
     return reports
 
 
-def _as_record(event: Any, tracking: Tracking) -> tuple[Any, Tracking]:
+def _fill(
+    app: Application[Any],
+    shadows: dict[str, SQLView],
+    *,
+    source: str,
+    batch_size: int,
+    progress: Progress | None,
+    target: int,
+    events: dict[str, int],
+    failed: dict[str, PoisonEventError],
+) -> None:
+    """Step 1 in this process: the stream read and decoded once for every view."""
+    for batch in read_batches(
+        app,
+        source=source,
+        after=0,
+        batch_size=batch_size,
+        prefetch=True,
+        prepare=as_record,
+    ):
+        for name, shadow in shadows.items():
+            if name in failed:
+                continue
+            try:
+                events[name] += shadow.apply_events(batch)
+            except PoisonEventError as error:
+                failed[name] = error
+        if progress is not None:
+            progress(batch[-1][1].notification_id, target)
+
+
+def _fill_in_parallel(
+    app: Application[Any],
+    fill: SQLiteViewStore,
+    shadows: dict[str, SQLView],
+    *,
+    source: str,
+    target: int,
+    workers: int,
+    batch_size: int,
+    progress: Progress | None,
+    events: dict[str, int],
+    failed: dict[str, PoisonEventError],
+) -> None:
+    """Step 1 in ``workers`` processes, up to ``target``, merged into ``shadows``."""
+    names = list(shadows)
+    with tempfile.TemporaryDirectory(prefix="views-parts-") as folder:
+        parts = fill_parts(
+            app,
+            names,
+            source=source,
+            target=target,
+            folder=folder,
+            workers=workers,
+            prefix=fill.prefix,
+            batch_size=batch_size,
+            progress=progress,
+        )
+        for part in parts:
+            for name, count in part.events.items():
+                events[name] += count
+            for name, failure in part.failures.items():
+                known = failed.get(name)
+                if known is None or failure.position < known.failure.position:
+                    failed[name] = PoisonEventError(failure)
+        for name, shadow in shadows.items():
+            if name not in failed:
+                fill.merge(
+                    shadow,
+                    [part.path for part in parts],
+                    "part",
+                    Tracking(source, target),
+                )
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Young-generation collections every :data:`GC_THRESHOLD` allocations."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def as_record(event: Any, tracking: Tracking) -> tuple[Any, Tracking]:
     """The event's record, made once for every view (the event itself if it
     cannot be made: each view then halts on it and records why)."""
     try:
@@ -164,3 +282,6 @@ def _as_record(event: Any, tracking: Tracking) -> tuple[Any, Tracking]:
     except Exception:
         return event, tracking
     return record, tracking
+
+
+_as_record = as_record

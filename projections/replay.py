@@ -54,22 +54,27 @@ def read_batches(
     interrupt: Event | None = None,
     prefetch: bool = False,
     prepare: Callable[[Any, Tracking], tuple[Any, Tracking]] | None = None,
+    select: Callable[[Notification], bool] | None = None,
+    on_read: Callable[[int], None] | None = None,
 ) -> Iterator[list[tuple[Any, Tracking]]]:
     """Decoded events after ``after`` (up to ``stop``), in stream order, in batches.
 
     With ``prefetch``, the next batch is read from the store and decoded (and
     each event passed through ``prepare``) by a helper thread while the caller
     processes this one: for long reads (rebuilds), the helper works while the
-    caller waits on its database.
+    caller waits on its database. With ``select``, only the notifications it
+    accepts are decoded and given (the others are skipped unread); ``on_read``
+    is called with the position read up to after each page.
     """
 
     def fetch(position: int) -> tuple[int, int, list[tuple[Any, Tracking]]]:
         notifications = app.recorder.select_notifications(
             start=position, limit=batch_size, stop=stop, inclusive_of_start=False
         )
-        decoded = [
-            (decode(app.mapper, n), Tracking(source, n.id)) for n in notifications
-        ]
+        chosen = (
+            notifications if select is None else [n for n in notifications if select(n)]
+        )
+        decoded = [(decode(app.mapper, n), Tracking(source, n.id)) for n in chosen]
         if prepare is not None:
             decoded = [prepare(event, tracking) for event, tracking in decoded]
         last = notifications[-1].id if notifications else position
@@ -91,7 +96,10 @@ def read_batches(
             more = count >= batch_size
             if pool is not None and more and (stop is None or position < stop):
                 pending = pool.submit(fetch, position)
-            yield batch
+            if batch:
+                yield batch
+            if on_read is not None:
+                on_read(position)
             if not more:
                 return
     finally:

@@ -169,6 +169,31 @@ class SQLiteViewStore(ViewStore):
         assert isinstance(live, SQLiteView)
         live.execute_script(statements)
 
+    def merge(
+        self, shadow: SQLView, paths: list[str], suffix: str, tracking: Tracking
+    ) -> None:
+        """Append the rows of view ``fresh_view(name, suffix)`` of each SQLite file
+        in ``paths`` (same prefix) to ``shadow``, and record ``tracking`` as its
+        position, in one transaction."""
+        namespace = f"{self.prefix}{shadow.view_name}__{suffix}"
+        with self.datastore.get_connection(commit=True) as connection:
+            for path in paths:
+                # ATTACH is refused inside a transaction: attach, copy, detach.
+                connection.cursor().execute("ATTACH DATABASE ? AS part", (path,))
+                try:
+                    with connection.transaction(commit=True) as cursor:
+                        for table in shadow.all_tables:
+                            names = ", ".join(c.name for c in table.columns)
+                            target = shadow.dialect.qualify(shadow.physical(table.name))
+                            cursor.execute(
+                                f"INSERT INTO {target} ({names}) SELECT {names} "
+                                f'FROM part."{namespace}_{table.name}"'
+                            )
+                finally:
+                    connection.cursor().execute("DETACH DATABASE part")
+            with connection.transaction(commit=True) as cursor:
+                shadow.insert_tracking_in(cursor, tracking)
+
     def close(self) -> None:
         self.datastore.close()
 

@@ -64,37 +64,79 @@ def subject_kind(aggregate_kind: str) -> str:
 
 
 def subjects_of(record: DecisionRecord) -> list[tuple[str, str, str]]:
-    """``(subject_id, subject_kind, role)`` triples, roles aggregate/actor/mentioned."""
+    """``(subject_id, subject_kind, role)`` triples, roles aggregate/actor/mentioned.
+
+    The same as checking every ``(field, string)`` of
+    :func:`~projections.records.walk_strings` over the payload (field: the last
+    part of the dotted path), written as one recursion that handles strings in
+    place: the timeline spends its time here.
+    """
     found: dict[tuple[str, str], str] = {}
     own_kind = subject_kind(record.aggregate_kind or "aggregate")
     found[(record.aggregate_id, "aggregate")] = own_kind
     found[(record.actor, "actor")] = "person"
-    strings: list[tuple[str, str]] = []
-    _collect_strings(record.payload_builtins, "", strings)
-    for field, value in strings:
-        if value == record.aggregate_id or not value:
-            continue
-        if is_aggregate_id(value):
-            found.setdefault((value, "mentioned"), subject_kind(value.split(".")[1]))
-        elif field in PERSON_FIELDS:
-            found.setdefault((value, "mentioned"), "person")
+    data = record.payload_builtins
+    if isinstance(data, str):
+        _mention(data, "", record.aggregate_id, found)
+    elif isinstance(data, dict | list | tuple):
+        _walk(data, "", record.aggregate_id, found)
     return [(sid, kind, role) for (sid, role), kind in found.items()]
 
 
-def _collect_strings(value: Any, field: str, out: list[tuple[str, str]]) -> None:
-    """Every string in plain data with the name of the field holding it (the last
-    part of :func:`~projections.records.walk_strings`' dotted path), in the same
-    order; a plain recursion, which is what the timeline spends its time on."""
-    if isinstance(value, str):
-        out.append((field, value))
-    elif isinstance(value, dict):
+def _walk(
+    value: dict[Any, Any] | list[Any] | tuple[Any, ...],
+    field: str,
+    own: str,
+    found: dict[tuple[str, str], str],
+) -> None:
+    if isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(item, str | dict | list | tuple):
-                name = str(key)
-                _collect_strings(
-                    item, name.rsplit(".", 1)[-1] if "." in name else name, out
-                )
-    elif isinstance(value, list | tuple):
+            if isinstance(item, str):
+                if item and item != own:
+                    _mention(item, _field_name(key), own, found)
+            elif isinstance(item, dict | list | tuple):
+                _walk(item, _field_name(key), own, found)
+    else:
         for item in value:
-            if isinstance(item, str | dict | list | tuple):
-                _collect_strings(item, field, out)
+            if isinstance(item, str):
+                if item and item != own:
+                    _mention(item, field, own, found)
+            elif isinstance(item, dict | list | tuple):
+                _walk(item, field, own, found)
+
+
+def _mention(
+    value: str, field: str, own: str, found: dict[tuple[str, str], str]
+) -> None:
+    if not value or value == own:
+        return
+    kind = _ID_KINDS.get(value)
+    if kind is None:
+        if len(_ID_KINDS) >= _ID_KINDS_MAX:
+            _ID_KINDS.clear()
+        kind = _ID_KINDS[value] = (
+            subject_kind(value.split(".")[1]) if is_aggregate_id(value) else ""
+        )
+    if kind:
+        found.setdefault((value, "mentioned"), kind)
+    elif field in PERSON_FIELDS:
+        found.setdefault((value, "mentioned"), "person")
+
+
+_ID_KINDS: dict[str, str] = {}
+"""String -> its subject kind if it is an aggregate id, else "" (the same ids
+recur in event after event)."""
+_ID_KINDS_MAX = 65536
+
+_FIELD_NAMES: dict[Any, str] = {}
+
+
+def _field_name(key: Any) -> str:
+    """The field a dict key names: the last part of a dotted key."""
+    name = _FIELD_NAMES.get(key)
+    if name is None:
+        text = str(key)
+        name = text.rsplit(".", 1)[-1] if "." in text else text
+        if len(_FIELD_NAMES) < _ID_KINDS_MAX:
+            _FIELD_NAMES[key] = name
+    return name

@@ -31,6 +31,20 @@ def test_same_headers_as_nats_py(lines: list[bytes]) -> None:
     assert _Client._parse_header_lines(raw) == Client._parse_header_lines(raw)
 
 
+printable_lines = st.text(alphabet=st.sampled_from("AbZz09-_.: "), max_size=16).map(
+    str.encode
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(printable_lines, max_size=8))
+def test_same_headers_as_nats_py_on_printable_ascii(lines: list[bytes]) -> None:
+    # The fast path (printable ASCII lines): names with inner or outer spaces,
+    # empty names, colons in values, repeated names, lines without a colon.
+    raw = b"\r\n".join(lines) + b"\r\n\r\n"
+    assert _Client._parse_header_lines(raw) == Client._parse_header_lines(raw)
+
+
 def test_a_stored_event_s_headers() -> None:
     raw = (
         b"Nats-Msg-Id: 5f3a-0\r\nSL-Version: 12\r\nSL-Topic: a.b:C.D\r\n"

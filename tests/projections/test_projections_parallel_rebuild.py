@@ -1,0 +1,164 @@
+"""Rebuilds filled by several worker processes equal one-process rebuilds.
+
+The history is the demo album under three project ids, on a real nats-server;
+the workers are real processes (``python -m projections.parallel``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from projections import ViewStore, rebuild_views, view_names
+from projections.errors import PoisonEventError
+from projections.parallel import can_split, part_of
+from session_log.application import SessionLog
+from session_log.demo import DEMO_PROJECT, load_demo
+
+PROJECTS = (DEMO_PROJECT, "harbour2", "harbour3")
+
+
+def demo_events() -> list[StoredEvent]:
+    app = SessionLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        load_demo(app)
+        return [
+            StoredEvent(
+                originator_id=n.originator_id,
+                originator_version=n.originator_version,
+                topic=n.topic,
+                state=n.state,
+            )
+            for n in app.recorder.select_notifications(1, 1_000_000)
+        ]
+    finally:
+        app.close()
+
+
+def under(events: list[StoredEvent], project: str) -> list[StoredEvent]:
+    """The demo's events under another project id (ids in payloads included)."""
+    pattern = re.compile(rb'"' + DEMO_PROJECT.encode() + rb'(?=[".])')
+    return [
+        StoredEvent(
+            originator_id=str(e.originator_id).replace(
+                f"{DEMO_PROJECT}.", f"{project}.", 1
+            ),
+            originator_version=e.originator_version,
+            topic=e.topic,
+            state=pattern.sub(b'"' + project.encode(), e.state),
+        )
+        for e in events
+    ]
+
+
+@pytest.fixture(scope="module")
+def history(nats_url: str) -> Iterator[SessionLog]:
+    app = SessionLog(
+        env={
+            "PERSISTENCE_MODULE": "session_log.jetstream",
+            "NATS_URL": nats_url,
+            "NATS_STREAM": f"parallel_{uuid.uuid4().hex[:8]}",
+        }
+    )
+    template = demo_events()
+    # Interleaved, as projects are in a real stream: one save of each in turn.
+    copies = [under(template, project) for project in PROJECTS]
+    for start in range(0, len(template), 300):
+        for events in copies:
+            app.recorder.insert_events(events[start : start + 300])
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def test_part_of_keeps_a_project_together() -> None:
+    ids = [
+        f"{p}.{kind}.x{i}"
+        for p in PROJECTS
+        for kind in ("take", "budget")
+        for i in range(3)
+    ]
+    for parts in (2, 3, 4):
+        by_project: dict[str, set[int]] = {}
+        for originator_id in ids:
+            by_project.setdefault(originator_id.split(".")[0], set()).add(
+                part_of(originator_id, parts)
+            )
+        assert all(len(found) == 1 for found in by_project.values())
+    assert part_of("not-an-aggregate-id", 3) == part_of("", 3) == part_of("a.b", 3)
+
+
+def test_splits_only_streams_other_processes_can_read(history: SessionLog) -> None:
+    popo = SessionLog(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    try:
+        assert can_split(history)
+        assert not can_split(popo)
+    finally:
+        popo.close()
+
+
+def test_parallel_rebuild_equals_a_one_process_rebuild(
+    history: SessionLog, store: ViewStore, tmp_path: object
+) -> None:
+    from pgstores import make_store
+
+    head = history.recorder.max_notification_id()
+    assert len({part_of(f"{p}.x.y", 3) for p in PROJECTS}) > 1  # work is split
+    names = view_names()
+    one = make_store("sqlite", tmp_path)  # type: ignore[arg-type]
+    try:
+        reference = rebuild_views(history, one, names)
+        expected = {name: one.view(name).dump() for name in names}
+    finally:
+        one.close()
+    seen: list[tuple[int, int]] = []
+    reports = rebuild_views(
+        history, store, names, workers=3, progress=lambda *p: seen.append(p)
+    )
+    assert [(r.view, r.events, r.position) for r in reports] == [
+        (r.view, r.events, r.position) for r in reference
+    ]
+    assert all(r.position == head and r.events == head for r in reports)
+    assert seen[-1] == (head, head)
+    for name in names:
+        assert store.view(name).dump() == expected[name], name
+
+
+def test_a_poison_event_keeps_the_live_views(nats_url: str, store: ViewStore) -> None:
+    app = SessionLog(
+        env={
+            "PERSISTENCE_MODULE": "session_log.jetstream",
+            "NATS_URL": nats_url,
+            "NATS_STREAM": f"parallel_{uuid.uuid4().hex[:8]}",
+        }
+    )
+    try:
+        template = demo_events()[:400]
+        app.recorder.insert_events(under(template, "harbour2"))
+        names = ["timeline", "decision_log"]
+        rebuild_views(app, store, names)
+        before = {name: store.view(name).dump() for name in names}
+        bad = under(template, "harbour2")[-1]
+        app.recorder.insert_events(
+            [
+                StoredEvent(
+                    originator_id=bad.originator_id,
+                    originator_version=bad.originator_version + 1,
+                    topic=bad.topic,
+                    state=b"{not json",
+                )
+            ]
+        )
+        app.recorder.insert_events(under(template, "harbour3"))
+        with pytest.raises(PoisonEventError) as caught:
+            rebuild_views(app, store, names, workers=2)
+        assert caught.value.failure.position == len(template) + 1
+        assert caught.value.failure.error_type == "UndecodableEventError"
+        assert {name: store.view(name).dump() for name in names} == before
+    finally:
+        app.close()
