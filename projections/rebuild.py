@@ -37,7 +37,7 @@ from projections.parallel import can_split, fill_parts
 from projections.records import to_record
 from projections.replay import Progress, head, read_batches, replay
 from projections.sql_view import SQLView
-from projections.stores import SQLiteViewStore, ViewStore
+from projections.stores import ViewStore
 
 GC_THRESHOLD = 50_000
 """Allocations between young-generation collections while a rebuild runs
@@ -113,20 +113,17 @@ def rebuild_views(
     events = dict.fromkeys(names, 0)
     failed: dict[str, PoisonEventError] = {}
     reports: list[RebuildReport] = []
-    with store.staging() as staging, fewer_collections():
+    parallel = workers > 1 and target > 0 and can_split(app)
+    staging_area = nullcontext(None) if parallel else store.staging()
+    with staging_area as staging, fewer_collections():
         fill = staging if staging is not None else store
         shadows = {name: fill.fresh_view(name, "rebuild") for name in names}
         swapped: set[str] = set()
         try:
-            if (
-                workers > 1
-                and target > 0
-                and can_split(app)
-                and isinstance(fill, SQLiteViewStore)
-            ):
+            if parallel:
                 _fill_in_parallel(
                     app,
-                    fill,
+                    store,
                     shadows,
                     source=source,
                     target=target,
@@ -153,7 +150,12 @@ def rebuild_views(
                 if staging is not None:
                     staged = shadows[name]
                     shadows[name] = store.fresh_view(name, "rebuild")
-                    store.load(shadows[name], staged)
+                    store.load_files(
+                        shadows[name],
+                        [staging.path],
+                        staged.namespace,
+                        [Tracking(s, p) for s, p in staged.positions().items()],
+                    )
                     staged.drop()
                 lock: AbstractContextManager[Any] = locks.get(name) or nullcontext()
                 with lock:
@@ -221,7 +223,7 @@ def _fill(
 
 def _fill_in_parallel(
     app: Application[Any],
-    fill: SQLiteViewStore,
+    store: ViewStore,
     shadows: dict[str, SQLView],
     *,
     source: str,
@@ -242,7 +244,7 @@ def _fill_in_parallel(
             target=target,
             folder=folder,
             workers=workers,
-            prefix=fill.prefix,
+            prefix=store.prefix,
             batch_size=batch_size,
             progress=progress,
         )
@@ -255,11 +257,11 @@ def _fill_in_parallel(
                     failed[name] = PoisonEventError(failure)
         for name, shadow in shadows.items():
             if name not in failed:
-                fill.merge(
+                store.load_files(
                     shadow,
                     [part.path for part in parts],
-                    "part",
-                    Tracking(source, target),
+                    f"{store.prefix}{name}__part",
+                    [Tracking(source, target)],
                 )
 
 

@@ -8,12 +8,13 @@ the store's ``prefix`` (empty by default), then the view name.
 from __future__ import annotations
 
 import os
+import sqlite3
 import tempfile
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -88,16 +89,46 @@ class ViewStore(ABC):
     :attr:`~projections.sql_view.ViewDefinition.apply_indexes`); the others are
     built once, before the swap (maintaining them row by row costs more)."""
 
-    @contextmanager
-    def staging(self) -> Iterator[ViewStore | None]:
-        """Where a rebuild fills its shadow views before :meth:`load` copies them
-        here in bulk; ``None`` (the default) fills the shadows here directly."""
-        yield None
+    stage_rebuilds = True
 
-    def load(self, shadow: SQLView, staged: SQLView) -> None:
-        """Copy every row of ``staged`` (a view of :meth:`staging`), its tracking
-        included, into the empty ``shadow``, in one transaction."""
-        raise NotImplementedError
+    @contextmanager
+    def staging(self) -> Iterator[SQLiteViewStore | None]:
+        """Where a rebuild fills its shadow views before :meth:`load_files` copies
+        them here in bulk: a scratch SQLite file (``synchronous=OFF``, deleted
+        afterwards) when ``stage_rebuilds``, else ``None`` (fill here directly).
+
+        Applying a view statement by statement costs a round trip per statement
+        on PostgreSQL and a durable write path on SQLite; in a scratch file it
+        costs a few microseconds. The views are the same definitions on both
+        backends with identical results, so a rebuild applies the stream there and
+        copies the finished tables here (``COPY``; ``INSERT ... SELECT``).
+        """
+        if not self.stage_rebuilds:
+            yield None
+            return
+        with tempfile.TemporaryDirectory(prefix="views-rebuild-") as folder:
+            staging = SQLiteViewStore(
+                os.path.join(folder, "staging.db"),
+                prefix=self.prefix,
+                pool_size=1,
+                durable=False,
+            )
+            try:
+                yield staging
+            finally:
+                staging.close()
+
+    @abstractmethod
+    def load_files(
+        self,
+        shadow: SQLView,
+        paths: list[str],
+        namespace: str,
+        trackings: Sequence[Tracking],
+    ) -> None:
+        """Copy the rows of the copies of ``shadow``'s view in the SQLite files
+        ``paths`` (tables ``<namespace>_*``) into the empty ``shadow`` and record
+        ``trackings`` as its positions, in one transaction."""
 
     @abstractmethod
     def _construct(self, name: str, namespace: str, *, with_indexes: bool) -> SQLView:
@@ -169,30 +200,34 @@ class SQLiteViewStore(ViewStore):
         assert isinstance(live, SQLiteView)
         live.execute_script(statements)
 
-    def merge(
-        self, shadow: SQLView, paths: list[str], suffix: str, tracking: Tracking
+    def load_files(
+        self,
+        shadow: SQLView,
+        paths: list[str],
+        namespace: str,
+        trackings: Sequence[Tracking],
     ) -> None:
-        """Append the rows of view ``fresh_view(name, suffix)`` of each SQLite file
-        in ``paths`` (same prefix) to ``shadow``, and record ``tracking`` as its
-        position, in one transaction."""
-        namespace = f"{self.prefix}{shadow.view_name}__{suffix}"
         with self.datastore.get_connection(commit=True) as connection:
-            for path in paths:
+            for number, path in enumerate(paths):
                 # ATTACH is refused inside a transaction: attach, copy, detach.
-                connection.cursor().execute("ATTACH DATABASE ? AS part", (path,))
-                try:
-                    with connection.transaction(commit=True) as cursor:
-                        for table in shadow.all_tables:
-                            names = ", ".join(c.name for c in table.columns)
-                            target = shadow.dialect.qualify(shadow.physical(table.name))
+                alias = f"part{number}"
+                connection.cursor().execute(f"ATTACH DATABASE ? AS {alias}", (path,))
+            try:
+                with connection.transaction(commit=True) as cursor:
+                    for table in shadow.all_tables:
+                        names = ", ".join(c.name for c in table.columns)
+                        target = shadow.dialect.qualify(shadow.physical(table.name))
+                        target = f"main.{target}"  # the same name may be attached
+                        for number in range(len(paths)):
                             cursor.execute(
                                 f"INSERT INTO {target} ({names}) SELECT {names} "
-                                f'FROM part."{namespace}_{table.name}"'
+                                f'FROM part{number}."{namespace}_{table.name}"'
                             )
-                finally:
-                    connection.cursor().execute("DETACH DATABASE part")
-            with connection.transaction(commit=True) as cursor:
-                shadow.insert_tracking_in(cursor, tracking)
+                    for tracking in trackings:
+                        shadow.insert_tracking_in(cursor, tracking)
+            finally:
+                for number in range(len(paths)):
+                    connection.cursor().execute(f"DETACH DATABASE part{number}")
 
     def close(self) -> None:
         self.datastore.close()
@@ -263,53 +298,28 @@ class PostgresViewStore(ViewStore):
                         f'ALTER INDEX "{self.schema}"."{old}" RENAME TO "{new}"'
                     )
 
-    @contextmanager
-    def staging(self) -> Iterator[ViewStore | None]:
-        """A scratch SQLite file (deleted afterwards) when ``stage_rebuilds``.
-
-        Applying a view statement by statement costs a round trip per statement
-        here; in a local SQLite file it costs a few microseconds. The views are
-        the same definitions on both backends with identical results, so a rebuild
-        applies the stream there and :meth:`load` copies the finished tables here
-        with ``COPY``.
-        """
-        if not self.stage_rebuilds:
-            yield None
-            return
-        with tempfile.TemporaryDirectory(prefix="views-rebuild-") as folder:
-            staging = SQLiteViewStore(
-                os.path.join(folder, "staging.db"),
-                prefix=self.prefix,
-                pool_size=1,
-                durable=False,
-            )
-            try:
-                yield staging
-            finally:
-                staging.close()
-
-    def load(self, shadow: SQLView, staged: SQLView) -> None:
-        if shadow.view_name != staged.view_name:
-            raise ValueError("can only load a copy of the same view")
-        with (
-            staged.reading() as source,
-            self.datastore.transaction(commit=True) as cursor,
-        ):
-            for table in shadow.all_tables:
-                names = ", ".join(c.name for c in table.columns)
-                rows = source.raw_rows(f"SELECT {names} FROM {{{table.name}}}")
-                target = shadow.dialect.qualify(shadow.physical(table.name))
-                with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
-                    for chunk in rows:
-                        for values in chunk:
-                            copy.write_row(values)
-            for row in source.rows(
-                "SELECT application_name, notification_id FROM {tracking} "
-                "WHERE application_name <> '__migration__'"
-            ):
-                shadow.insert_tracking_in(
-                    cursor, Tracking(row["application_name"], row["notification_id"])
-                )
+    def load_files(
+        self,
+        shadow: SQLView,
+        paths: list[str],
+        namespace: str,
+        trackings: Sequence[Tracking],
+    ) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for path in paths:
+                with closing(sqlite3.connect(path)) as source:
+                    for table in shadow.all_tables:
+                        names = ", ".join(c.name for c in table.columns)
+                        rows = source.execute(
+                            f'SELECT {names} FROM "{namespace}_{table.name}"'
+                        )
+                        target = shadow.dialect.qualify(shadow.physical(table.name))
+                        with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+                            while chunk := rows.fetchmany(5000):
+                                for values in chunk:
+                                    copy.write_row(values)
+            for tracking in trackings:
+                shadow.insert_tracking_in(cursor, tracking)
             for statement in shadow.index_ddl():  # after the rows: faster
                 cursor.execute(statement)
 
