@@ -41,6 +41,11 @@ from projections.replay import Progress, read_batches
 POLL_S = 0.25
 """How often the rebuild reports the workers' progress."""
 
+STALL_S = 30.0
+"""A worker whose reading makes no progress towards the target for this long
+fails (the stream holds the target: it was its last position when the rebuild
+started)."""
+
 
 class PartResult(msgspec.Struct, frozen=True, kw_only=True):
     """What one worker did: its scratch file, events applied and failures per view."""
@@ -221,26 +226,47 @@ def fill_part(spec: PartSpec, report: Callable[[int], None]) -> PartResult:
     def mine(notification: Notification) -> bool:
         return part_of(notification.originator_id, parts) == part
 
+    reached = [0]
+
+    def read_to(position: int) -> None:
+        reached[0] = position
+        report(position)
+
     try:
         shadows = {name: store.fresh_view(name, "part") for name in spec.names}
+        stalled = time.monotonic()
         with fewer_collections():
-            for batch in read_batches(
-                app,
-                source=spec.source,
-                after=0,
-                stop=spec.target,
-                batch_size=spec.batch_size,
-                prepare=as_record,
-                select=mine,
-                on_read=report,
-            ):
-                for name, shadow in shadows.items():
-                    if name in failures:
-                        continue
-                    try:
-                        events[name] += shadow.apply_events(batch)
-                    except PoisonEventError as error:
-                        failures[name] = error.failure
+            # A page can end short of the target (a stream replica that is
+            # behind answered it): read on from where it ended, until the target.
+            while reached[0] < spec.target:
+                before = reached[0]
+                for batch in read_batches(
+                    app,
+                    source=spec.source,
+                    after=before,
+                    stop=spec.target,
+                    batch_size=spec.batch_size,
+                    prepare=as_record,
+                    select=mine,
+                    on_read=read_to,
+                ):
+                    for name, shadow in shadows.items():
+                        if name in failures:
+                            continue
+                        try:
+                            events[name] += shadow.apply_events(batch)
+                        except PoisonEventError as error:
+                            failures[name] = error.failure
+                if reached[0] > before:
+                    stalled = time.monotonic()
+                elif time.monotonic() - stalled > STALL_S:
+                    msg = (
+                        f"reading {spec.source!r} stopped at {reached[0]}, "
+                        f"before the rebuild's target {spec.target}"
+                    )
+                    raise PartFailedError(msg)
+                else:
+                    time.sleep(0.05)
         return PartResult(path=spec.path, events=events, failures=failures)
     finally:
         store.close()

@@ -6,16 +6,25 @@ the workers are real processes (``python -m projections.parallel``).
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from projections import ViewStore, rebuild_views, view_names
+from projections import ViewStore, parallel, rebuild_views, view_names
 from projections.errors import PoisonEventError
-from projections.parallel import can_split, part_of
+from projections.parallel import (
+    PartFailedError,
+    PartSpec,
+    can_split,
+    fill_part,
+    part_of,
+)
 from session_log.application import SessionLog
 from session_log.demo import DEMO_PROJECT, load_demo
 
@@ -162,3 +171,73 @@ def test_a_poison_event_keeps_the_live_views(nats_url: str, store: ViewStore) ->
         assert {name: store.view(name).dump() for name in names} == before
     finally:
         app.close()
+
+
+class ShortPagesLog(SessionLog):
+    """Reads answered as a stream replica that is behind would answer them: every
+    other page is empty, the others hold three notifications at most."""
+
+    def __init__(self, env: Any = None) -> None:
+        super().__init__(env=env)
+        select = self.recorder.select_notifications
+        calls = itertools.count()
+
+        def short(*args: Any, **kwargs: Any) -> Any:
+            if next(calls) % 2:
+                return []
+            return select(*args, **kwargs)[:3]
+
+        self.recorder.select_notifications = short  # type: ignore[method-assign]
+
+
+class StuckLog(SessionLog):
+    """A stream whose reads stop at position 10."""
+
+    def __init__(self, env: Any = None) -> None:
+        super().__init__(env=env)
+        select = self.recorder.select_notifications
+
+        def stuck(start: int | None, limit: int, *args: Any, **kwargs: Any) -> Any:
+            return [n for n in select(start, limit, *args, **kwargs) if n.id <= 10]
+
+        self.recorder.select_notifications = stuck  # type: ignore[method-assign]
+
+
+def spec_for(app: SessionLog, topic: str, path: str, part: int) -> PartSpec:
+    return PartSpec(
+        app_topic=topic,
+        env={str(k): str(v) for k, v in app.env.items()},
+        names=["timeline"],
+        source=app.name,
+        target=60,
+        path=path,
+        part=part,
+        parts=2,
+        prefix="",
+        batch_size=1000,
+    )
+
+
+def test_a_worker_reads_on_to_the_target_through_short_pages(
+    history: SessionLog, tmp_path: Path
+) -> None:
+    topic = f"{__name__}:ShortPagesLog"
+    notifications = history.recorder.select_notifications(1, 60)
+    for part in (0, 1):
+        seen: list[int] = []
+        spec = spec_for(history, topic, str(tmp_path / f"p{part}.db"), part)
+        result = fill_part(spec, seen.append)
+        mine = [n for n in notifications if part_of(n.originator_id, 2) == part]
+        assert result.events == {"timeline": len(mine)}
+        assert seen[-1] == 60
+
+
+def test_a_worker_that_cannot_reach_the_target_fails(
+    history: SessionLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "STALL_S", 0.3)
+    spec = spec_for(history, f"{__name__}:StuckLog", str(tmp_path / "p.db"), 0)
+    with pytest.raises(
+        PartFailedError, match="stopped at 10, before the rebuild's target 60"
+    ):
+        fill_part(spec, lambda _position: None)
