@@ -18,10 +18,17 @@ In one run, on one embedded nats-server (file storage):
    ``projections.rebuild_views``) into a SQLite file and into a PostgreSQL
    schema, each in a child process so its peak RSS is its own: events per second
    and peak RSS.
-4. Live lag: a runner follows a second stream (the demo album) while commands
-   arrive at ``--rate`` per second for ``--lag-seconds``; the lag of an event is
-   the time from its first sighting at the head of the stream (sampled every
-   2 ms) to the moment each view includes it. Reports p50/p99/max.
+4. Live lag: a runner (all five views, SQLite) follows a second stream (the
+   demo album) while a separate writer process, standing in for the API, saves
+   copies of the album's commands under new project ids, one save per command,
+   ``--rate`` commands per second for ``--lag-seconds`` (``--writers`` threads).
+   The lag of an event in a view is the moment it is visible there (the view's
+   transaction returned) minus the moment its save was acknowledged to the
+   writer, both ``time.monotonic()`` (one system-wide clock on Linux). Reports
+   the commands and events per second the writer achieved and p50/p99/max lag.
+   ``--lag-in-process`` measures the earlier way instead (commands submitted
+   through ``SessionLog`` in the runner's process, lag from an event's first
+   sighting at the head of the stream); ``--lag-only`` skips 1 to 3.
 
 Targets (2 cores): SQLite >= 25,000 events/s, PostgreSQL >= 10,000 events/s,
 peak RSS < 400 MB, live lag p99 < 100 ms at 500 commands/s.
@@ -265,43 +272,252 @@ def rebuild_in_child(args: argparse.Namespace, backend: str) -> dict[str, Any]:
 
 # --- 4. live lag ---------------------------------------------------------------------
 
+COMMAND_ID = re.compile(rb'"command_id":"([^"]*)"')
 
-def live_lag(url: str, seconds: float, rate: int) -> dict[str, float]:
+
+def by_command(events: list[StoredEvent]) -> list[list[StoredEvent]]:
+    """The events in saves, one per command (a command's events are consecutive
+    and share ``meta.command_id``)."""
+    groups: list[list[StoredEvent]] = []
+    last: bytes | None = None
+    for event in events:
+        found = COMMAND_ID.search(event.state)
+        key = found.group(1) if found else None
+        if groups and key is not None and key == last:
+            groups[-1].append(event)
+        else:
+            groups.append([event])
+        last = key
+    return groups
+
+
+def child_writer(args: argparse.Namespace) -> None:
+    """Stands in for the API: saves one command's events at a time.
+
+    Writer process ``p`` of ``--writer-processes`` runs ``--writers`` threads;
+    together they save ``--rate`` commands per second for ``--lag-seconds``
+    from the moment the parent gives on standard input. Each thread saves the
+    commands of its own projects (the demo album copied under new project ids)
+    in order, so saves never conflict. Writes to ``--out`` when each save was
+    due and acknowledged (``time.monotonic()``, comparable across processes)
+    and the notification ids it got.
+    """
+    app = jetstream_app(args.nats_url, args.stream)
+    base = template()
+    threads = max(1, args.writers)
+    slots = threads * max(1, args.writer_processes)
+    saves: list[list[tuple[float, float, float, list[int]]]] = [
+        [] for _ in range(threads)
+    ]
+    errors: list[str] = []
+    app.recorder.max_notification_id()  # connected before the clock starts
+    print("ready", flush=True)
+    started = float(sys.stdin.readline())
+    until = started + args.lag_seconds
+
+    def commands(slot: int) -> Any:
+        n = 0
+        while True:
+            n += 1
+            project = f"{args.project}{slot}x{n}"
+            yield from by_command(copy_for(base, project))
+
+    def write(k: int) -> None:
+        slot = args.writer_index * threads + k
+        mine = saves[k]
+        try:
+            for i, group in enumerate(commands(slot)):
+                due = started + (i * slots + slot) / args.rate
+                if due >= until:
+                    return
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                sent = time.monotonic()
+                ids = app.recorder.insert_events(group)
+                mine.append((due, sent, time.monotonic(), list(ids or [])))
+        except Exception as error:
+            errors.append(repr(error))
+
+    pool = [threading.Thread(target=write, args=(k,)) for k in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    done = [save for mine in saves for save in mine]
+    Path(args.out).write_text(json.dumps({"saves": done, "errors": errors}))
+    app.close()
+
+
+def write_in_children(
+    args: argparse.Namespace, stream: str, tmp: str
+) -> tuple[float, list[Any], list[str]]:
+    """Run the writer processes; returns the start and every save, with errors."""
+    children: list[tuple[subprocess.Popen[str], str]] = []
+    for index in range(args.writer_processes):
+        out = os.path.join(tmp, f"writer-{index}.json")
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--child-writer",
+                f"--nats-url={args.nats_url}",
+                f"--stream={stream}",
+                f"--rate={args.rate}",
+                f"--writers={args.writers}",
+                f"--writer-processes={args.writer_processes}",
+                f"--writer-index={index}",
+                f"--lag-seconds={args.lag_seconds}",
+                "--project=lag",
+                f"--out={out}",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        children.append((child, out))
+    for child, _ in children:
+        assert child.stdout is not None
+        child.stdout.readline()  # ready
+    started = time.monotonic() + 0.1
+    for child, _ in children:
+        assert child.stdin is not None
+        child.stdin.write(f"{started}\n")
+        child.stdin.close()
+    saves: list[Any] = []
+    errors: list[str] = []
+    for child, out in children:
+        code = child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+        if code != 0 or not os.path.exists(out):
+            errors.append(f"writer exited with {code}")
+            continue
+        written = json.loads(Path(out).read_text())
+        saves.extend(written["saves"])
+        errors.extend(written["errors"])
+    return started, saves, errors
+
+
+def instrument(runner: ProjectionsRunner, source: str) -> dict[str, dict[int, float]]:
+    """Per view, when (``time.monotonic()``) each position became visible in it:
+    the moment the transaction that applied it returned."""
+    reached: dict[str, dict[int, float]] = {name: {} for name in runner.names}
+    for name in runner.names:
+        view = runner.views[name]
+        apply = view.apply_events
+        done = [view.position(source)]
+
+        def apply_and_time(
+            events: Any,
+            _apply: Any = apply,
+            _view: Any = view,
+            _done: list[int] = done,
+            _reached: dict[int, float] = reached[name],
+        ) -> int:
+            applied: int = _apply(events)
+            now = time.monotonic()
+            position = _view.position(source)
+            for p in range(_done[0] + 1, position + 1):
+                _reached[p] = now
+            _done[0] = max(_done[0], position)
+            return applied
+
+        view.apply_events = apply_and_time  # type: ignore[method-assign]
+    return reached
+
+
+def percentiles(lags: list[float]) -> dict[str, float]:
+    lags = sorted(lags)
+    if not lags:
+        return {}
+    return {
+        "p50_ms": lags[len(lags) // 2],
+        "p99_ms": lags[min(len(lags) - 1, int(len(lags) * 0.99))],
+        "max_ms": lags[-1],
+    }
+
+
+def live_lag(args: argparse.Namespace) -> dict[str, Any]:
+    """Lag of every view while writer processes save commands at ``--rate``.
+
+    The stream holds the demo album first (the views catch up on it); then
+    separate processes save copies of the album's commands, one save per
+    command, while this process runs ``ProjectionsRunner`` on SQLite. The lag of
+    an event in a view is the moment it is visible there minus the moment its
+    save was acknowledged to its writer.
+    """
+    stream = f"bench_lag_{uuid.uuid4().hex[:6]}"
+    app = jetstream_app(args.nats_url, stream)
+    base = template()
+    for i in range(0, len(base), SAVE):
+        app.recorder.insert_events(base[i : i + SAVE])
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteViewStore(os.path.join(tmp, "lag.db"))
+        runner = ProjectionsRunner(app, store)
+        reached = instrument(runner, app.name)
+        runner.start()
+        runner.wait(timeout=300)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(
+            r.state != "live" for r in runner.runners.values()
+        ):
+            time.sleep(0.01)
+        cpu = os.times()
+        started, saves, errors = write_in_children(args, stream, tmp)
+        runner.wait(timeout=120)
+        used = os.times()
+        runner_cpu = used.user + used.system - cpu.user - cpu.system
+        runner.stop()
+        store.close()
+    app.close()
+    if not saves:
+        return {"error": "; ".join(errors) or "nothing written"}
+    acked = {p: ack for _due, _sent, ack, ids in saves for p in ids}
+    lags = [
+        (at - acked[p]) * 1000
+        for name in reached
+        for p, at in reached[name].items()
+        if p in acked
+    ]
+    missing = len(acked) * len(reached) - len(lags)
+    seconds = max(args.lag_seconds, max(save[2] for save in saves) - started)
+    late_ms = percentiles([(ack - due) * 1000 for due, _, ack, _ in saves])
+    save_ms = percentiles([(ack - sent) * 1000 for _, sent, ack, _ in saves])
+    return {
+        "commands_per_second": len(saves) / seconds,
+        "events_per_second": len(acked) / seconds,
+        "save_p50_ms": save_ms.get("p50_ms", 0.0),
+        "save_p99_ms": save_ms.get("p99_ms", 0.0),
+        "late_p50_ms": late_ms.get("p50_ms", 0.0),
+        "late_p99_ms": late_ms.get("p99_ms", 0.0),
+        "missing": missing,
+        "errors": errors,
+        "runner_cpu_ms_per_event": runner_cpu * 1000 / max(1, len(acked)),
+        "runner_cores": runner_cpu / seconds,
+        **percentiles(lags),
+    }
+
+
+def live_lag_in_process(url: str, seconds: float, rate: int) -> dict[str, Any]:
+    """The earlier measurement: commands submitted through ``SessionLog`` in this
+    process; lag from an event's first sighting at the head of the stream."""
     app = jetstream_app(url, f"bench_lag_{uuid.uuid4().hex[:6]}")
     load_demo(app)
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteViewStore(os.path.join(tmp, "lag.db"))
-        runner = ProjectionsRunner(app, store).start()
+        runner = ProjectionsRunner(app, store)
+        reached = instrument(runner, app.name)
+        runner.start()
         runner.wait(timeout=300)
         seen_at: dict[int, float] = {}
-        reached: dict[str, dict[int, float]] = {name: {} for name in view_names()}
         stop = threading.Event()
-
-        def instrument(name: str) -> None:
-            # Record when each position becomes visible in the view (commit time).
-            view = runner.views[name]
-            apply = view.apply_events
-            done = [view.position(app.name)]
-
-            def apply_and_time(events: Any) -> int:
-                applied = apply(events)
-                now = time.perf_counter()
-                position = view.position(app.name)
-                for p in range(done[0] + 1, position + 1):
-                    reached[name][p] = now
-                done[0] = max(done[0], position)
-                return applied
-
-            view.apply_events = apply_and_time  # type: ignore[method-assign]
-
-        for name in view_names():
-            instrument(name)
 
         def monitor() -> None:
             last_head = app.recorder.max_notification_id() or 0
             while not stop.is_set():
                 current = app.recorder.max_notification_id() or 0
-                now = time.perf_counter()
+                now = time.monotonic()
                 for position in range(last_head + 1, current + 1):
                     seen_at[position] = now
                 last_head = max(last_head, current)
@@ -311,7 +527,7 @@ def live_lag(url: str, seconds: float, rate: int) -> dict[str, float]:
         base = app.recorder.max_notification_id() or 0
         watcher.start()
         submitted = 0
-        started = time.perf_counter()
+        started = time.monotonic()
 
         def submit(i: int) -> None:
             app.submit(
@@ -326,36 +542,76 @@ def live_lag(url: str, seconds: float, rate: int) -> dict[str, float]:
 
         with ThreadPoolExecutor(8) as pool:
             futures = []
-            while time.perf_counter() - started < seconds:
+            while time.monotonic() - started < seconds:
                 due = started + submitted / rate
-                delay = due - time.perf_counter()
+                delay = due - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
                 futures.append(pool.submit(submit, submitted))
                 submitted += 1
             for future in futures:
                 future.result()
-        achieved = submitted / (time.perf_counter() - started)
+        achieved = submitted / (time.monotonic() - started)
         runner.wait(timeout=60)
         stop.set()
         watcher.join()
         runner.stop()
         store.close()
-    lags = sorted(
+    lags = [
         (reached[name][p] - seen_at[p]) * 1000
         for name in reached
         for p in reached[name]
         if p > base and p in seen_at
-    )
+    ]
     app.close()
-    if not lags:
-        return {"commands_per_second": achieved}
-    return {
-        "commands_per_second": achieved,
-        "p50_ms": lags[len(lags) // 2],
-        "p99_ms": lags[min(len(lags) - 1, int(len(lags) * 0.99))],
-        "max_ms": lags[-1],
-    }
+    return {"commands_per_second": achieved, **percentiles(lags)}
+
+
+def measure_lag(args: argparse.Namespace) -> dict[str, Any]:
+    print(
+        f"live lag at {args.rate} commands/s for {args.lag_seconds} s ...", flush=True
+    )
+    if args.lag_in_process:
+        return live_lag_in_process(args.nats_url, args.lag_seconds, args.rate)
+    return live_lag(args)
+
+
+def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
+    def ms(key: str) -> str:
+        return f"{lag[key]:.1f}" if key in lag else "-"
+
+    if "error" in lag:
+        return f"live lag: {lag['error']}"
+    if args.lag_in_process:
+        head = (
+            f"live lag (in process): {lag['commands_per_second']:.0f} commands/s "
+            f"achieved of {args.rate} asked"
+        )
+    else:
+        head = (
+            f"live lag ({args.writer_processes} writer processes of {args.writers} "
+            "threads): "
+            f"{lag['commands_per_second']:.0f} commands/s "
+            f"({lag['events_per_second']:.0f} events/s) achieved of {args.rate} "
+            f"asked"
+        )
+    line = f"{head}; p50 {ms('p50_ms')} ms, p99 {ms('p99_ms')} ms"
+    line += f", max {ms('max_ms')} ms"
+    if not args.lag_in_process:
+        line += f"\n  saves: p50 {ms('save_p50_ms')} ms, p99 {ms('save_p99_ms')} ms"
+        line += f" sent to acknowledged; p50 {ms('late_p50_ms')} ms, p99 "
+        line += f"{ms('late_p99_ms')} ms due to acknowledged"
+        line += (
+            f"\n  runner process: {lag['runner_cpu_ms_per_event']:.2f} ms CPU per "
+            f"event, {lag['runner_cores']:.2f} cores"
+        )
+        if lag["commands_per_second"] < 0.95 * args.rate:
+            line += "\n  the writer fell short of the asked rate"
+        if lag["missing"]:
+            line += f"\n  {lag['missing']} (event, view) pairs never seen"
+        if lag["errors"]:
+            line += f"\n  writer errors: {lag['errors'][:3]}"
+    return line
 
 
 # --- main ----------------------------------------------------------------------------
@@ -370,23 +626,54 @@ def main() -> None:
         "--pg-url",
         default=os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1/test"),
     )
-    parser.add_argument("--lag-seconds", type=float, default=10.0)
-    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument(
+        "--lag-seconds", type=float, help="live lag: seconds of writing (10; quick: 3)"
+    )
+    parser.add_argument("--rate", type=int, default=500, help="live lag: commands/s")
+    parser.add_argument(
+        "--writers", type=int, default=4, help="live lag: threads of the writer process"
+    )
+    parser.add_argument(
+        "--writer-processes",
+        type=int,
+        default=2,
+        help="live lag: writer processes (each with --writers threads)",
+    )
+    parser.add_argument(
+        "--lag-in-process",
+        action="store_true",
+        help="live lag measured the earlier way: commands submitted in this process",
+    )
+    parser.add_argument(
+        "--lag-only", action="store_true", help="only the live lag (no history)"
+    )
     parser.add_argument("--child-rebuild", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--nats-url", help=argparse.SUPPRESS)
     parser.add_argument("--stream", default="bench_projections", help=argparse.SUPPRESS)
+    parser.add_argument("--child-writer", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--project", default="lag", help=argparse.SUPPRESS)
+    parser.add_argument("--writer-index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_rebuild:
         child_rebuild(args)
         return
+    if args.child_writer:
+        child_writer(args)
+        return
     if args.quick:
-        args.events, args.lag_seconds = 50_000, 3.0
+        args.events = 50_000
+    if args.lag_seconds is None:
+        args.lag_seconds = 3.0 if args.quick else 10.0
 
     from session_log.embedded import EmbeddedNATS
 
     with EmbeddedNATS() as server:
         args.nats_url = server.url
+        if args.lag_only:
+            print(lag_line(measure_lag(args), args))
+            return
         app = jetstream_app(server.url, args.stream)
         print(f"generating {args.events:,} events ...", flush=True)
         written, write_rate = generate(app, args.events)
@@ -435,11 +722,7 @@ def main() -> None:
                     f"{result['events_per_second'] / raw:.2f}",
                 )
             )
-        print(
-            f"live lag at {args.rate} commands/s for {args.lag_seconds} s ...",
-            flush=True,
-        )
-        lag = live_lag(server.url, args.lag_seconds, args.rate)
+        lag = measure_lag(args)
 
     print()
     print(f"events: {written:,} over {max(1, written // 2600):,} projects, 5 views")
@@ -447,14 +730,7 @@ def main() -> None:
     for name, rate, mb, ratio in rows:
         print(f"{name:<44} {rate:>12} {mb:>8} {ratio:>8}")
     print()
-    print(
-        "live lag: {:.0f} commands/s achieved; p50 {} ms, p99 {} ms, max {} ms".format(
-            lag.get("commands_per_second", 0),
-            f"{lag['p50_ms']:.1f}" if "p50_ms" in lag else "-",
-            f"{lag['p99_ms']:.1f}" if "p99_ms" in lag else "-",
-            f"{lag['max_ms']:.1f}" if "max_ms" in lag else "-",
-        )
-    )
+    print(lag_line(lag, args))
 
 
 if __name__ == "__main__":

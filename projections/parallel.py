@@ -47,6 +47,21 @@ fails (the stream holds the target: it was its last position when the rebuild
 started)."""
 
 
+PARALLEL_FROM = 50_000
+"""Streams shorter than this are rebuilt in one process by default (starting the
+workers costs about a second)."""
+
+MAX_WORKERS = 8
+
+
+def auto_workers(events: int) -> int:
+    """The default number of rebuild processes for a stream of ``events``: one per
+    core (at most :data:`MAX_WORKERS`) from :data:`PARALLEL_FROM` events."""
+    if events < PARALLEL_FROM:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
 class PartResult(msgspec.Struct, frozen=True, kw_only=True):
     """What one worker did: its scratch file, events applied and failures per view."""
 

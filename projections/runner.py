@@ -1,35 +1,40 @@
 """Running views against an application: catch-up, then live.
 
 :class:`ViewRunner` keeps one view up to date: it catches up from the view's
-tracked position in batches (one transaction per batch), then follows the
-application's subscription (one transaction per event). It extends eventsourcing's
-``BaseProjectionRunner`` (``run_forever``, ``is_interrupted``, ``stop``) but takes an
-application *instance*, shared by all views, and decodes events itself so that an
-undecodable event halts only the view that meets it, with the reason recorded.
+tracked position in batches (one transaction per batch), then joins the
+runner's :class:`~projections.live_feed.LiveFeed` and applies what the feed
+hands it (one transaction for whatever has arrived since the last one). It
+extends eventsourcing's ``BaseProjectionRunner`` (``run_forever``,
+``is_interrupted``, ``stop``) but takes an application *instance*, shared by all
+views, and decodes events tolerantly so that an undecodable event halts only
+the view that meets it, with the reason recorded.
 
-:class:`ProjectionsRunner` runs every view of a store against one application:
-lag per view, read-your-writes (:meth:`ProjectionsRunner.wait`), status and
-failures, restart of a halted view, rebuild and time travel.
+:class:`ProjectionsRunner` runs every view of a store against one application
+with one live feed: each new notification is read, decoded and made into a
+record once for all views. Lag per view, read-your-writes
+(:meth:`ProjectionsRunner.wait`), status and failures, restart of a halted view,
+rebuild and time travel.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal, cast
 
 import msgspec
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, Notification, WaitInterruptedError
-from eventsourcing.projection import ApplicationSubscription, BaseProjectionRunner
+from eventsourcing.persistence import WaitInterruptedError
+from eventsourcing.projection import BaseProjectionRunner
 
 from projections.catalog import view_names
 from projections.errors import PoisonEventError, ViewHaltedError
 from projections.failures import Failure
+from projections.live_feed import NUDGE_INTERVAL, Inbox, LiveFeed
 from projections.rebuild import RebuildReport, rebuild_view, rebuild_views
-from projections.replay import Progress, decode, head, replay
+from projections.replay import Progress, head, replay
 from projections.sql_view import SQLView
 from projections.stores import ViewStore
 from projections.time_travel import view_as_of
@@ -39,8 +44,10 @@ from projections.views.decision_log import DecisionLogReads
 from projections.views.progress import ProgressReads
 from projections.views.timeline import TimelineReads
 
-NUDGE_INTERVAL = 0.25
-"""Seconds between checks that a lagging live view is making progress."""
+__all__ = ["NUDGE_INTERVAL", "ProjectionsRunner", "ViewRunner", "ViewStatus"]
+
+GAP_RETRY_S = 0.05
+"""Pause before reading again when a view's catch-up to the feed ended short."""
 
 State = Literal["starting", "catching_up", "live", "halted", "error", "stopped"]
 
@@ -57,32 +64,14 @@ class ViewStatus(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
 
 
-class _TolerantMapper(Mapper[Any]):
-    """The application's mapper, but undecodable events come out as stand-ins."""
-
-    def __init__(self, mapper: Mapper[Any]) -> None:
-        super().__init__(mapper.transcoder, mapper.compressor, mapper.cipher)
-        self._mapper = mapper
-
-    def to_domain_event(self, stored_event: Any) -> Any:
-        return decode(self._mapper, cast(Notification, stored_event))
-
-
-class _Source:
-    """What ``ApplicationSubscription`` needs of an application."""
-
-    def __init__(self, app: Application[Any], name: str) -> None:
-        self.name = name
-        self.recorder = app.recorder
-        self.mapper = _TolerantMapper(app.mapper)
-
-
 class ViewRunner(BaseProjectionRunner[Application[Any]]):
     """Keeps one view up to date with one application (started on construction).
 
     The base class constructs its own application from a class; this runner is
     given an application instance (shared by every view, and the only way to
     follow an in-memory POPO application), so it sets up its own threads.
+    ``feed`` is the live feed shared with the other views of the application
+    (by default the runner has one of its own).
     """
 
     def __init__(
@@ -92,20 +81,25 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
         view: SQLView,
         source: str | None = None,
         batch_size: int = 500,
+        feed: LiveFeed | None = None,
     ) -> None:
         self.app = app
         self.app_name = source or app.name
         self.view = view
         self.batch_size = batch_size
+        if feed is not None and feed.source != self.app_name:
+            msg = f"feed of {feed.source!r} given to a runner of {self.app_name!r}"
+            raise ValueError(msg)
+        self._own_feed = feed is None
+        self.feed = feed or LiveFeed(app, source=self.app_name, batch_size=batch_size)
         self._tracking_recorder = view
         self._is_interrupted = threading.Event()
         self._has_called_stop = False
         self._thread_error: BaseException | None = None
-        self._subscription: ApplicationSubscription[Any] | None = None  # type: ignore[assignment]
-        self._subscription_lock = threading.Lock()
+        self._inbox: Inbox | None = None
+        self._inbox_lock = threading.Lock()
         self.processing_lock = threading.RLock()
         """Held while applying events; a rebuild holds it to swap tables."""
-        self._nudger: threading.Thread | None = None
         self.state: State = "starting"
         self.failure: Failure | None = None
         self.error: BaseException | None = None
@@ -116,36 +110,8 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
 
     def _run(self) -> None:
         try:
-            self.state = "catching_up"
-            replay(
-                self.app,
-                _LockedView(self),
-                source=self.app_name,
-                batch_size=self.batch_size,
-                interrupt=self._is_interrupted,
-            )
-            with self._subscription_lock:
-                if self._is_interrupted.is_set():
-                    return
-                self._subscription = ApplicationSubscription(
-                    cast(Application[Any], _Source(self.app, self.app_name)),
-                    gt=self.view.position(self.app_name),
-                )
-            self.state = "live"
-            nudger = threading.Thread(
-                target=self._nudge_while_running,
-                name=f"view-{self.view.view_name}-nudge",
-                daemon=True,
-            )
-            nudger.start()
-            self._nudger = nudger
-            with self._subscription as subscription:
-                for first in subscription:
-                    batch = [first]
-                    while len(batch) < self.batch_size and _buffered(subscription):
-                        batch.append(next(subscription))
-                    with self.processing_lock:
-                        self.view.apply_events(batch)
+            while self._follow():
+                pass  # fell too far behind the feed: catch up again, rejoin
         except PoisonEventError as error:
             self.failure = error.failure
             self.state = "halted"
@@ -158,43 +124,64 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
             if self.state not in ("halted", "error"):
                 self.state = "stopped"
             self._is_interrupted.set()
+            if self._own_feed:
+                self.feed.stop()
 
-    def _nudge_while_running(self) -> None:
-        """Wake the subscription's pull thread when the view lags without progress.
+    def _follow(self) -> bool:
+        """Catch up, then apply what the feed hands on; True to start over."""
+        locked = _LockedView(self)
+        self.state = "catching_up"
+        self._catch_up(locked, stop=None)
+        with self._inbox_lock:
+            if self._is_interrupted.is_set():
+                return False
+            self.state = "live"  # caught up with the head: following from here
+            inbox, after = self.feed.join(self.view.position(self.app_name))
+            self._inbox = inbox
+        try:
+            # The feed hands on what comes after ``after``; what this view
+            # lacks up to there (written while it caught up), it reads itself,
+            # to the end: a read a stream replica that is behind answers can
+            # end short, and taking from the inbox then would skip events.
+            while self.view.position(self.app_name) < after:
+                if self._is_interrupted.is_set():
+                    return False
+                self._catch_up(locked, stop=after)
+                if self.view.position(self.app_name) < after:
+                    self._is_interrupted.wait(GAP_RETRY_S)
+            while (events := inbox.take(self.batch_size)) is not None:
+                with self.processing_lock:
+                    self.view.apply_events(events)
+            if inbox.error is not None:
+                raise inbox.error
+            return inbox.overflowed and not self._is_interrupted.is_set()
+        finally:
+            self.feed.leave(inbox)
+            with self._inbox_lock:
+                self._inbox = None
 
-        eventsourcing's listen/notify subscriptions (POPO, PostgreSQL) register
-        their listener after their first pull, so writes in between are noticed
-        only at the next write. Nudging (a pull that finds nothing is harmless)
-        bounds that latency for a quiet stream.
-        """
-        subscription = self._subscription
-        inner = getattr(subscription, "subscription", None)
-        notified = getattr(inner, "_has_been_notified", None)
-        if not isinstance(notified, threading.Event):
+    def _catch_up(self, locked: _LockedView, *, stop: int | None) -> None:
+        if stop is not None and self.view.position(self.app_name) >= stop:
             return
-        notified.set()
-        last = -1
-        while not self._is_interrupted.wait(NUDGE_INTERVAL):
-            try:
-                position = self.view.position(self.app_name)
-                if position == last and head(self.app) > position:
-                    notified.set()
-            except Exception:  # best effort: the processing thread reports errors
-                continue
-            last = position
+        replay(
+            self.app,
+            locked,
+            source=self.app_name,
+            stop=stop,
+            batch_size=self.batch_size,
+            interrupt=self._is_interrupted,
+        )
 
     def stop(self) -> None:
         """Stop following the application (the view keeps its position)."""
         self._has_called_stop = True
         self._is_interrupted.set()
-        with self._subscription_lock:
-            if self._subscription is not None:
-                self._subscription.stop()
+        with self._inbox_lock:
+            if self._inbox is not None:
+                self._inbox.close()
 
     def join(self, timeout: float | None = None) -> None:
         self._processing_thread.join(timeout)
-        if self._nudger is not None:
-            self._nudger.join(timeout)
 
     def close(self) -> None:
         self.stop()
@@ -245,21 +232,6 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
         )
 
 
-def _buffered(subscription: ApplicationSubscription[Any]) -> int:
-    """Notifications the subscription already holds (taken without blocking).
-
-    eventsourcing's listen/notify subscriptions pull pages of notifications; the
-    live loop applies what is already pulled in one transaction, which keeps a
-    burst of writes from becoming one transaction per event per view.
-    """
-    inner = subscription.subscription
-    held = getattr(inner, "_notifications", None)
-    index = getattr(inner, "_notifications_index", None)
-    if isinstance(held, Sequence) and isinstance(index, int):
-        return len(held) - index
-    return 0
-
-
 class _LockedView:
     """The runner's view, applying each batch under the runner's processing lock."""
 
@@ -297,6 +269,8 @@ class ProjectionsRunner:
         self.names = list(views) if views is not None else view_names()
         self.views: dict[str, SQLView] = {name: store.view(name) for name in self.names}
         self.runners: dict[str, ViewRunner] = {}
+        self.feed = LiveFeed(app, source=self.source, batch_size=batch_size)
+        """Reads the stream once for every live view (:mod:`projections.live_feed`)."""
 
     # -- lifecycle --
 
@@ -315,6 +289,7 @@ class ProjectionsRunner:
             view=self.views[name],
             source=self.source,
             batch_size=self.batch_size,
+            feed=self.feed,
         )
         self.runners[name] = runner
         return runner
@@ -324,6 +299,7 @@ class ProjectionsRunner:
             runner.stop()
         for runner in self.runners.values():
             runner.join()
+        self.feed.stop()
 
     def __enter__(self) -> ProjectionsRunner:
         return self.start()
@@ -440,8 +416,10 @@ class ProjectionsRunner:
         *,
         progress: Progress | None = None,
         batch_size: int = 1000,
+        workers: int = 1,
     ) -> list[RebuildReport]:
-        """Rebuild several views (all by default) reading the stream once."""
+        """Rebuild several views (all by default) reading the stream once
+        (``workers`` processes: see :func:`~projections.rebuild.rebuild_views`)."""
         chosen = list(names) if names is not None else list(self.names)
         return rebuild_views(
             self.app,
@@ -450,6 +428,7 @@ class ProjectionsRunner:
             source=self.source,
             progress=progress,
             batch_size=batch_size,
+            workers=workers,
             live_locks={
                 name: self.runners[name].processing_lock
                 for name in chosen

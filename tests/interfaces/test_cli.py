@@ -313,6 +313,14 @@ def test_replay_rebuilds_with_progress(cli_env: dict[str, str], tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert "Rebuilt" in result.output
     assert "progress" in result.output
+    assert "in 1 process(es)" in result.output  # a short stream: one process
+    before = json.loads(run(env, "status", "--json").output)
+    parallel = run(
+        env, "replay", "--view", "progress", "--view", "credits", "--workers", "2"
+    )
+    assert parallel.exit_code == 0, parallel.output
+    assert "in 2 process(es)" in parallel.output
+    assert json.loads(run(env, "status", "--json").output) == before
     status = json.loads(run(env, "status", "--json").output)
     assert {r["stage"] for r in status["recordings"] if r["status"] == "selected"} == {
         "delivered"

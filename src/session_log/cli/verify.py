@@ -17,6 +17,7 @@ from rich.progress import (
 )
 
 from projections import SQLiteViewStore, replay, view_as_of, view_names
+from projections.parallel import PARALLEL_FROM, auto_workers
 from projections.views.cost_ledger import CostLedgerReads
 from projections.views.decision_log import DecisionLogReads
 from projections.views.progress import ProgressReads
@@ -198,6 +199,15 @@ def register(cli: click.Group) -> None:
         default=None,
         help="--step: wait for Enter after each decision [default: on a terminal].",
     )
+    @click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=None,
+        help=(
+            "Rebuild in this many processes, each applying a slice of the projects "
+            f"[default: one per core from {PARALLEL_FROM:,} events]."
+        ),
+    )
     def replay_command(
         project: str | None,
         names: tuple[str, ...],
@@ -205,6 +215,7 @@ def register(cli: click.Group) -> None:
         start: int,
         limit: int | None,
         pause: bool | None,
+        workers: int | None,
     ) -> None:
         """Rebuild views from the stream (progress bar), or --step through history.
 
@@ -215,6 +226,7 @@ def register(cli: click.Group) -> None:
         Examples:
           session-log replay                       # rebuild every view
           session-log replay --view cost_ledger
+          session-log replay --workers 4           # four processes
           session-log replay --step --limit 30     # Enter: next, q: quit
           session-log replay --step --from 1200 --no-pause | less
         """
@@ -230,33 +242,33 @@ def register(cli: click.Group) -> None:
                 EXIT_UNAVAILABLE,
             )
         con = console()
-        rows = []
-        for name in names or view_names():
-            with Progress(
-                TextColumn(f"Rebuilding {name:<13}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=con,
-            ) as bar:
-                task = bar.add_task(name, total=max(rt.head(), 1))
+        chosen = list(names or view_names())
+        processes = workers or auto_workers(rt.head())
+        with Progress(
+            TextColumn(f"Rebuilding {len(chosen)} view(s) in {processes} process(es)"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=con,
+        ) as bar:
+            task = bar.add_task("rebuild", total=max(rt.head(), 1))
 
-                def advance(position: int, target: int, task: Any = task) -> None:
-                    bar.update(task, completed=position, total=max(target, 1))
+            def advance(position: int, target: int) -> None:
+                bar.update(task, completed=position, total=max(target, 1))
 
-                report = runner.rebuild(name, progress=advance)
-                bar.update(
-                    task, completed=report.position, total=max(report.position, 1)
-                )
-            rows.append(
-                (
-                    name,
-                    report.events,
-                    report.position,
-                    f"{report.seconds:.2f}",
-                    f"{report.events_per_second:,.0f}",
-                )
+            reports = runner.rebuild_all(chosen, progress=advance, workers=processes)
+            last = max((r.position for r in reports), default=0)
+            bar.update(task, completed=last, total=max(last, 1))
+        rows = [
+            (
+                r.view,
+                r.events,
+                r.position,
+                f"{r.seconds:.2f}",
+                f"{r.events_per_second:,.0f}",
             )
+            for r in reports
+        ]
         con.print(
             table(
                 "Rebuilt",

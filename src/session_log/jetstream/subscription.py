@@ -7,9 +7,13 @@ after it. Live updates are signalled by a plain core-NATS subscription to the
 stream's event subjects (every stored event is also delivered there); a missed
 signal (during a reconnect, say) costs at most ``POLL_INTERVAL`` seconds,
 because the subscription also polls. A signal can arrive before JetStream has
-stored the message it announces; a signalled pull that finds nothing new is
-repeated a few times over about 90 ms. Server errors (a restart, a lost
-connection) are retried with back-off until the subscription is stopped.
+stored the message it announces (the messages of an atomic batch are announced
+as they are sent, and stored at its commit), so after a signalled pull the
+subscription looks again a few times over about 400 ms, until those looks find
+nothing new, whether or not that pull found something: a pull that found the
+events of earlier saves may have missed the one whose signal woke it. Server
+errors (a restart, a lost connection) are retried with back-off until the
+subscription is stopped.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ if TYPE_CHECKING:
 class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecorder"]):
     POLL_INTERVAL = 1.0
     MAX_BACKOFF = 2.0
-    RECHECK_DELAYS = (0.002, 0.005, 0.01, 0.02, 0.05)
-    """Re-pulls after a signalled pull that found nothing (about 90 ms in all)."""
+    RECHECK_DELAYS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+    """Re-pulls after a signalled pull (about 400 ms in all when they find
+    nothing; each pull that finds something starts them again)."""
 
     def __init__(
         self,
@@ -80,12 +85,16 @@ class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecord
                     break
                 if self._last_notification_id != before:
                     rechecks = 0
-                elif rechecks < len(self.RECHECK_DELAYS):
+                if rechecks < len(self.RECHECK_DELAYS):
                     # The core-NATS signal can arrive before JetStream has
-                    # stored the message it announces, and the pull then finds
-                    # nothing. Look again shortly rather than wait for the poll.
-                    self._has_been_notified.wait(self.RECHECK_DELAYS[rechecks])
-                    rechecks += 1
+                    # stored the message it announces, and the pull then misses
+                    # it (finding nothing, or only earlier saves). Look again
+                    # shortly rather than wait for the next signal or the poll;
+                    # a new signal starts the looks again.
+                    if self._has_been_notified.wait(self.RECHECK_DELAYS[rechecks]):
+                        rechecks = 0
+                    else:
+                        rechecks += 1
                     continue
                 if self._has_been_notified.wait(self.POLL_INTERVAL):
                     rechecks = 0

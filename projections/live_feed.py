@@ -1,0 +1,312 @@
+"""One read of the stream for every live view of a runner.
+
+:class:`LiveFeed` follows an application's notifications with one subscription
+(one pull thread), decodes each notification once, makes its
+:class:`~projections.records.DecisionRecord` once and hands the batch to the
+:class:`Inbox` of every view that has joined it. Each view applies what its
+inbox holds in its own thread, one transaction per take, so a slow view (or
+one a rebuild holds still) delays no other.
+
+Joining is a hand-over without gaps: :meth:`LiveFeed.join` returns the position
+after which the new inbox receives *every* event (the last position the feed
+has handed out), and the view brings itself up to that position from its own
+tracked one before it takes from the inbox. Events at or before a view's
+position are ignored by the view (``SQLView.apply_events``), so a view ahead of
+the feed (a rebuild swapped in) simply skips them.
+
+An inbox that falls too far behind (``max_pending`` events) is closed as
+*overflowed*: the view leaves, catches up by itself from its tracked position
+and joins again, instead of the feed holding an unbounded backlog for it.
+
+The feed's subscription runs while at least one view has joined: the first
+join starts it from that view's position, the last leave stops it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Subscription, Tracking
+
+from projections.records import to_record
+from projections.replay import decode, head
+
+NUDGE_INTERVAL = 0.25
+"""Seconds between checks that the feed makes progress while the stream grows."""
+
+Delivered = tuple[Any, Tracking]
+"""A decoded event (its record when one could be made) with its position."""
+
+
+class Inbox:
+    """Decoded events waiting for one view, in stream order."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._changed = threading.Condition()
+        self._events: deque[Delivered] = deque()
+        self._ended = False
+        self.overflowed = False
+        """The view fell more than ``limit`` events behind and must catch up."""
+        self.error: BaseException | None = None
+        """Why the feed ended, if it failed."""
+
+    def put(self, batch: Sequence[Delivered]) -> bool:
+        """Add ``batch`` (False once the inbox has ended or just overflowed)."""
+        with self._changed:
+            if self._ended:
+                return False
+            if len(self._events) + len(batch) > self.limit:
+                self.overflowed = True
+                self._ended = True
+                self._events.clear()
+                self._changed.notify_all()
+                return False
+            self._events.extend(batch)
+            self._changed.notify_all()
+            return True
+
+    def end(self, error: BaseException | None = None) -> None:
+        """No more events will come (the events already held are still taken)."""
+        with self._changed:
+            if not self._ended:
+                self._ended = True
+                self.error = error
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """End at once, dropping what is held (the view is stopping)."""
+        with self._changed:
+            self._ended = True
+            self._events.clear()
+            self._changed.notify_all()
+
+    def take(self, limit: int) -> list[Delivered] | None:
+        """Up to ``limit`` events, waiting for at least one; ``None`` at the end."""
+        with self._changed:
+            while not self._events and not self._ended:
+                self._changed.wait()
+            if not self._events:
+                return None
+            count = min(limit, len(self._events))
+            return [self._events.popleft() for _ in range(count)]
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+
+class LiveFeed:
+    """Reads ``app``'s new notifications once for every view that joins.
+
+    ``source`` names the stream in the events' tracking (default: the
+    application's name). ``batch_size`` caps the events decoded and handed out
+    together; ``max_pending`` the events an inbox may hold (default: twenty
+    batches, at least 10,000).
+    """
+
+    def __init__(
+        self,
+        app: Application[Any],
+        *,
+        source: str | None = None,
+        batch_size: int = 500,
+        max_pending: int | None = None,
+    ) -> None:
+        self.app = app
+        self.source = source or app.name
+        self.batch_size = batch_size
+        self.max_pending = max_pending or max(20 * batch_size, 10_000)
+        self._lock = threading.Lock()
+        self._current: _Run | None = None
+        self._runs: list[_Run] = []
+
+    @property
+    def position(self) -> int | None:
+        """The last position handed to the views (``None`` when not running)."""
+        run = self._current
+        return None if run is None else run.position
+
+    @property
+    def members(self) -> int:
+        """How many inboxes the feed fills."""
+        run = self._current
+        return 0 if run is None else len(run.members)
+
+    def join(self, position: int) -> tuple[Inbox, int]:
+        """A new inbox, and the position after which it receives every event.
+
+        ``position`` is the joining view's; the feed starts from there when it
+        is not running. A view behind the returned position applies the events
+        up to it itself before taking from the inbox.
+        """
+        with self._lock:
+            run = self._current
+            if run is None:
+                self._runs = [r for r in self._runs if r.is_alive()]
+                run = self._current = _Run(self, gt=position)
+                self._runs.append(run)
+            inbox = Inbox(self.max_pending)
+            run.members.add(inbox)
+            return inbox, run.position
+
+    def leave(self, inbox: Inbox) -> None:
+        """Stop filling ``inbox``; the last view to leave stops the subscription."""
+        with self._lock:
+            run = self._current
+            if run is None or inbox not in run.members:
+                return
+            run.members.discard(inbox)
+            if not run.members:
+                self._current = None
+                run.stop()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop reading (views still joined see their inbox end) and wait."""
+        with self._lock:
+            run, self._current = self._current, None
+            runs = list(self._runs)
+            self._runs = []
+        if run is not None:
+            run.stop()
+            run.end_members(None)
+        for each in runs:
+            each.join(timeout)
+
+    # -- called by a run's thread --
+
+    def _dispatch(self, run: _Run, batch: list[Delivered]) -> bool:
+        with self._lock:
+            if self._current is not run:
+                return False
+            for inbox in list(run.members):
+                if not inbox.put(batch):
+                    run.members.discard(inbox)
+            run.position = batch[-1][1].notification_id
+            if not run.members:  # every view fell behind: they rejoin later
+                self._current = None
+                run.stop()
+                return False
+            return True
+
+    def _ended(self, run: _Run, error: BaseException | None) -> None:
+        with self._lock:
+            if self._current is run:
+                self._current = None
+        run.end_members(error)
+
+
+class _Run:
+    """One subscription of a feed, from its start to its stop, with its threads."""
+
+    def __init__(self, feed: LiveFeed, *, gt: int) -> None:
+        self.feed = feed
+        self.position = gt
+        self.members: set[Inbox] = set()
+        self._stopping = threading.Event()
+        self.subscription: Subscription[Any] = feed.app.recorder.subscribe(gt=gt)
+        name = f"views-feed-{feed.source}"
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._nudger = threading.Thread(
+            target=self._nudge_while_running, name=f"{name}-nudge", daemon=True
+        )
+        self._thread.start()
+        self._nudger.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.subscription.stop()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+        self._nudger.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive() or self._nudger.is_alive()
+
+    def end_members(self, error: BaseException | None) -> None:
+        with self.feed._lock:
+            members, self.members = self.members, set()
+        for inbox in members:
+            inbox.end(error)
+
+    def _run(self) -> None:
+        feed = self.feed
+        mapper = feed.app.mapper
+        source = feed.source
+        limit = feed.batch_size
+        error: BaseException | None = None
+        try:
+            with self.subscription as subscription:
+                for first in subscription:
+                    notifications = [first]
+                    while len(notifications) < limit and buffered(subscription):
+                        more = next(subscription, None)
+                        if more is None:
+                            break
+                        notifications.append(more)
+                    batch = [
+                        as_record(decode(mapper, n), Tracking(source, n.id))
+                        for n in notifications
+                    ]
+                    if not feed._dispatch(self, batch):
+                        break
+        except BaseException as caught:
+            error = caught
+        finally:
+            self._stopping.set()
+            feed._ended(self, error)
+
+    def _nudge_while_running(self) -> None:
+        """Wake the subscription's pull thread when the stream grows unread.
+
+        eventsourcing's listen/notify subscriptions (POPO, PostgreSQL) register
+        their listener after their first pull, so writes in between are noticed
+        only at the next write. Nudging (a pull that finds nothing is harmless)
+        bounds that latency for a quiet stream.
+        """
+        notified = getattr(self.subscription, "_has_been_notified", None)
+        if not isinstance(notified, threading.Event):
+            return
+        notified.set()
+        last = -1
+        while not self._stopping.wait(NUDGE_INTERVAL):
+            position = self.position
+            try:
+                if position == last and head(self.feed.app) > position:
+                    notified.set()
+            except Exception:  # best effort: the feed's thread reports errors
+                continue
+            last = position
+
+
+def as_record(event: Any, tracking: Tracking) -> Delivered:
+    """The event's record, made once for every view (the event itself if it
+    cannot be made: each view then halts on it and records why)."""
+    try:
+        record = to_record(event, tracking.application_name, tracking.notification_id)
+    except Exception:
+        return event, tracking
+    return record, tracking
+
+
+def buffered(subscription: Subscription[Any]) -> int:
+    """Notifications the subscription already holds (taken without blocking).
+
+    eventsourcing's listen/notify subscriptions pull pages of notifications into
+    a queue; the feed hands on what is already pulled together, which keeps a
+    burst of writes from becoming one transaction per event per view.
+    """
+    held = getattr(subscription, "_notifications", None)
+    index = getattr(subscription, "_notifications_index", None)
+    if not isinstance(held, Sequence) or not isinstance(index, int):
+        return 0
+    remaining = len(held) - index
+    if remaining > 0:
+        return remaining
+    pages = getattr(subscription, "_notifications_queue", None)
+    qsize = getattr(pages, "qsize", None)
+    return 1 if callable(qsize) and qsize() > 0 else 0
