@@ -264,6 +264,7 @@ def fill_part(spec: PartSpec, report: Callable[[int], None]) -> PartResult:
                     prepare=as_record,
                     select=mine,
                     on_read=read_to,
+                    bulk=True,
                 ):
                     for name, shadow in shadows.items():
                         if name in failures:

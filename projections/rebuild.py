@@ -209,6 +209,7 @@ def _fill(
         batch_size=batch_size,
         prefetch=True,
         prepare=as_record,
+        bulk=True,
     ):
         for name, shadow in shadows.items():
             if name in failed:

@@ -7,14 +7,14 @@ view that meets it halts just before it and records why.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from threading import Event
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, Notification, Tracking
+from eventsourcing.persistence import Mapper, Notification, PersistenceError, Tracking
 
 from projections.records import UndecodableEvent
 
@@ -56,6 +56,7 @@ def read_batches(
     prepare: Callable[[Any, Tracking], tuple[Any, Tracking]] | None = None,
     select: Callable[[Notification], bool] | None = None,
     on_read: Callable[[int], None] | None = None,
+    bulk: bool = False,
 ) -> Iterator[list[tuple[Any, Tracking]]]:
     """Decoded events after ``after`` (up to ``stop``), in stream order, in batches.
 
@@ -64,12 +65,20 @@ def read_batches(
     processes this one: for long reads (rebuilds), the helper works while the
     caller waits on its database. With ``select``, only the notifications it
     accepts are decoded and given (the others are skipped unread); ``on_read``
-    is called with the position read up to after each page.
+    is called with the position read up to after each page. With ``bulk`` (a
+    long read: rebuilds) and a store that offers ``read_notifications`` (the
+    JetStream store's reader), the pages come from that reader instead of
+    ``select_notifications``, falling back to it if the reader cannot be opened.
     """
+    pages = _bulk_pages(app, after, stop, batch_size) if bulk else None
 
     def fetch(position: int) -> tuple[int, int, list[tuple[Any, Tracking]]]:
-        notifications = app.recorder.select_notifications(
-            start=position, limit=batch_size, stop=stop, inclusive_of_start=False
+        notifications = (
+            next(pages, [])
+            if pages is not None
+            else app.recorder.select_notifications(
+                start=position, limit=batch_size, stop=stop, inclusive_of_start=False
+            )
         )
         chosen = (
             notifications if select is None else [n for n in notifications if select(n)]
@@ -105,6 +114,33 @@ def read_batches(
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        if pages is not None:
+            pages.close()
+
+
+def _bulk_pages(
+    app: Application[Any], after: int, stop: int | None, batch_size: int
+) -> Generator[Sequence[Notification], None, None] | None:
+    reader = getattr(app.recorder, "read_notifications", None)
+    if reader is None:
+        return None
+    pages: Generator[Sequence[Notification], None, None] = reader(
+        start=after + 1, stop=stop, page=batch_size
+    )
+    try:
+        first = next(pages, None)
+    except PersistenceError:
+        return None  # e.g. not allowed to create consumers: read page by page
+
+    def chained() -> Generator[Sequence[Notification], None, None]:
+        try:
+            if first is not None:
+                yield first
+                yield from pages
+        finally:
+            pages.close()
+
+    return chained()
 
 
 def occurred_at(domain_event: Any) -> datetime | None:

@@ -175,11 +175,13 @@ def test_a_poison_event_keeps_the_live_views(nats_url: str, store: ViewStore) ->
 
 class ShortPagesLog(SessionLog):
     """Reads answered as a stream replica that is behind would answer them: every
-    other page is empty, the others hold three notifications at most."""
+    other read gives nothing, the others three notifications at most (both the
+    page-by-page reads and the store's bulk reader)."""
 
     def __init__(self, env: Any = None) -> None:
         super().__init__(env=env)
-        select = self.recorder.select_notifications
+        recorder: Any = self.recorder
+        select, read = recorder.select_notifications, recorder.read_notifications
         calls = itertools.count()
 
         def short(*args: Any, **kwargs: Any) -> Any:
@@ -187,7 +189,15 @@ class ShortPagesLog(SessionLog):
                 return []
             return select(*args, **kwargs)[:3]
 
-        self.recorder.select_notifications = short  # type: ignore[method-assign]
+        def short_pages(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            if next(calls) % 2:
+                return
+            for page in read(*args, **kwargs):
+                yield page[:3]
+                return
+
+        recorder.select_notifications = short
+        recorder.read_notifications = short_pages
 
 
 class StuckLog(SessionLog):
@@ -195,12 +205,22 @@ class StuckLog(SessionLog):
 
     def __init__(self, env: Any = None) -> None:
         super().__init__(env=env)
-        select = self.recorder.select_notifications
+        recorder: Any = self.recorder
+        select, read = recorder.select_notifications, recorder.read_notifications
 
-        def stuck(start: int | None, limit: int, *args: Any, **kwargs: Any) -> Any:
-            return [n for n in select(start, limit, *args, **kwargs) if n.id <= 10]
+        def stuck(*args: Any, **kwargs: Any) -> Any:
+            return [n for n in select(*args, **kwargs) if n.id <= 10]
 
-        self.recorder.select_notifications = stuck  # type: ignore[method-assign]
+        def stuck_pages(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            for page in read(*args, **kwargs):
+                kept = [n for n in page if n.id <= 10]
+                if kept:
+                    yield kept
+                if len(kept) < len(page):
+                    return
+
+        recorder.select_notifications = stuck
+        recorder.read_notifications = stuck_pages
 
 
 def spec_for(app: SessionLog, topic: str, path: str, part: int) -> PartSpec:

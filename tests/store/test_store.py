@@ -16,6 +16,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     OperationalError,
     StoredEvent,
+    Tracking,
 )
 
 from session_log.embedded import EmbeddedNATS, free_port
@@ -226,6 +227,42 @@ def test_select_notifications_filters(recorder: JetStreamApplicationRecorder) ->
     assert [n.originator_version for n in got] == [3, 6, 9, 12, 15, 18]
     assert recorder.select_notifications(31, 10) == []
     assert recorder.max_notification_id() == 30
+
+
+def consumers(recorder: JetStreamApplicationRecorder) -> int:
+    bridge = recorder.bridge
+    name = recorder.stream.spec.name
+    info = bridge.call(bridge.api, f"STREAM.INFO.{name}", operation="info")
+    return int(info["state"]["consumer_count"])
+
+
+def test_bulk_reader_gives_what_select_notifications_gives(
+    recorder: JetStreamApplicationRecorder, factory: JetStreamFactory
+) -> None:
+    tracking = factory.tracking_recorder()
+    for start in range(1, 2501, 500):
+        recorder.insert_events(
+            [
+                ev(f"p.take.t{v % 7}", v // 7 + 1, b"%d" % v)
+                for v in range(start, start + 500)
+            ]
+        )
+        tracking.insert_tracking(Tracking("other", start))  # same stream, not events
+    everything = recorder.select_notifications(1, 10_000)
+    assert len(everything) == 2500
+    pages = list(recorder.read_notifications(page=300))
+    assert [len(p) for p in pages] == [300] * 8 + [100]
+    assert [n for p in pages for n in p] == everything
+    assert [n.id for p in recorder.read_notifications(1200, 1500) for n in p] == [
+        n.id for n in everything if 1200 <= n.id <= 1500
+    ]
+    assert list(recorder.read_notifications(everything[-1].id + 1)) == []
+    assert list(recorder.read_notifications(10, 5)) == []
+    assert consumers(recorder) == 0  # each reader removed its consumer
+    reader = recorder.read_notifications(page=100)
+    assert len(next(reader)) == 100
+    reader.close()  # stopped early: its consumer is removed too
+    assert consumers(recorder) == 0
 
 
 def test_env_keys_honour_application_prefix(nats_url: str) -> None:

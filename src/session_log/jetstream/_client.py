@@ -278,11 +278,12 @@ class NATSBridge:
         return token, pending
 
     async def _on_reply(self, msg: Msg) -> None:
-        self._reply(msg.subject, msg.headers, msg.data, msg)
+        self._reply(msg.subject, msg.reply, msg.headers, msg.data, msg)
 
     def _reply(
         self,
         subject: str,
+        _reply_to: str,
         msg_headers: dict[str, str] | None,
         data: bytes,
         msg: Msg | None = None,
@@ -399,6 +400,32 @@ class NATSBridge:
         result: tuple[list[RawMessage], int] = await self._await(token, pending)
         return result
 
+    async def pull_page(
+        self, stream: str, consumer: str, batch: int
+    ) -> tuple[list[RawMessage], bool]:
+        """Up to ``batch`` messages from pull consumer ``consumer``, without
+        waiting for more than it holds now, and whether that was all it held."""
+        nc = self._require_connected()
+        if not isinstance(nc, _Client):
+            raise JetStreamAPIError(0, 0, "pull pages need the bridge's client")
+        page = _PullPage(self._loop.create_future(), batch)
+        inbox = nc.new_inbox()
+        sub = await nc.subscribe(inbox)
+        nc.handle_directly(sub, page.on_message)
+        try:
+            await nc.publish(
+                f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}",
+                _encode({"batch": batch, "no_wait": True}),
+                reply=inbox,
+            )
+            result: tuple[list[RawMessage], bool] = await asyncio.wait_for(
+                page.future, self.timeout
+            )
+            return result
+        finally:
+            nc.stop_handling(sub)
+            await sub.unsubscribe()
+
     async def api(
         self, subject: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
@@ -438,7 +465,8 @@ class NATSBridge:
             await sub.unsubscribe()
 
 
-DirectHandler = Callable[[str, dict[str, str] | None, bytes], None]
+DirectHandler = Callable[[str, str, dict[str, str] | None, bytes], None]
+"""Called with a message's subject, reply subject, headers and payload."""
 
 
 class _Client(Client):
@@ -466,6 +494,10 @@ class _Client(Client):
             self._direct = {}
         self._direct[sub._id] = handler
 
+    def stop_handling(self, sub: Any) -> None:
+        if hasattr(self, "_direct"):
+            self._direct.pop(sub._id, None)
+
     async def _process_msg(
         self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes
     ) -> None:
@@ -477,7 +509,7 @@ class _Client(Client):
         self.stats["in_bytes"] += len(data)
         hdr = await self._process_headers(headers) if headers else None
         try:
-            handler(subject.decode(), hdr, data)
+            handler(subject.decode(), reply.decode(), hdr, data)
         except Exception as error:  # as nats-py treats a failing callback
             await self._error_cb(error)
 
@@ -518,6 +550,53 @@ def message_from_api(message: dict[str, Any]) -> RawMessage:
         headers=headers,
         data=base64.b64decode(message.get("data") or b""),
     )
+
+
+class _PullPage:
+    """The messages of one pull request, until ``batch`` or a status ends it."""
+
+    def __init__(
+        self, future: asyncio.Future[tuple[list[RawMessage], bool]], batch: int
+    ):
+        self.future = future
+        self.batch = batch
+        self.messages: list[RawMessage] = []
+
+    def on_message(
+        self, subject: str, reply: str, headers: dict[str, str] | None, data: bytes
+    ) -> None:
+        if self.future.done():
+            return
+        status = headers.get("Status") if headers else None
+        if status is not None and not data:
+            if status in ("404", "408"):  # no (more) messages now; request ended
+                self.future.set_result((self.messages, True))
+            else:
+                description = str((headers or {}).get("Description", ""))
+                self.future.set_exception(
+                    JetStreamAPIError(int(status), 0, description or "status")
+                )
+            return
+        self.messages.append(
+            RawMessage(
+                subject=subject,
+                seq=_stream_sequence(reply),
+                headers=headers or {},
+                data=data,
+            )
+        )
+        if len(self.messages) >= self.batch:
+            self.future.set_result((self.messages, False))
+
+
+def _stream_sequence(reply: str) -> int:
+    """The stream sequence in a consumer delivery's ``$JS.ACK`` reply subject
+    (``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>...``, or with a
+    domain and an account hash before the stream)."""
+    tokens = reply.split(".")
+    if len(tokens) == 9:  # the v1 form
+        return int(tokens[5])
+    return int(tokens[7])
 
 
 def _raw(headers: Headers, data: bytes) -> RawMessage:

@@ -25,10 +25,11 @@ cannot be asked, ``OutcomeUnknownError`` says so.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -38,6 +39,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     Notification,
     OperationalError,
+    PersistenceError,
     ProcessRecorder,
     StoredEvent,
     Subscription,
@@ -76,6 +78,10 @@ RESOLVE_MIN_S = 6.0
 RETRY_BACKOFF_S = 0.25
 RETRY_BACKOFF_MAX_S = 2.0
 READ_BATCH = 1000
+
+READER_IDLE_NS = 30 * 1_000_000_000
+"""A bulk reader's consumer is removed by the server after 30 s unused (if the
+reader could not remove it itself)."""
 MAX_BATCH = 1000  # JetStream refuses atomic batches of more than 1,000 messages
 TIP_CACHE_SIZE = 50_000
 SCAN_BEFORE_SEARCH = 64
@@ -715,6 +721,75 @@ class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecord
             if not messages or left == 0:
                 return notifications
             seq = messages[-1].seq + 1
+
+    def read_notifications(
+        self, start: int = 1, stop: int | None = None, page: int = READ_BATCH * 4
+    ) -> Iterator[list[Notification]]:
+        """Every notification from ``start`` (up to ``stop``), in stream order, in
+        pages, for reading a long stretch of the stream (a rebuild).
+
+        Reads through an ephemeral pull consumer (in memory, no acks, removed at
+        the end or after 30 s unused), which costs the server about a quarter of
+        what batched direct gets cost per message. Like
+        :meth:`select_notifications`, it gives what the server that answers
+        holds: a replica that is behind ends the read early, never out of order.
+        """
+        first = max(start, 1)
+        if stop is not None and stop < first:
+            return
+        bridge = self.bridge
+        name = self.stream.spec.name
+        created = bridge.call(
+            bridge.api,
+            f"CONSUMER.CREATE.{name}",
+            {
+                "stream_name": name,
+                "config": {
+                    "deliver_policy": "by_start_sequence",
+                    "opt_start_seq": first,
+                    "ack_policy": "none",
+                    "replay_policy": "instant",
+                    "filter_subject": self.scheme.events_filter,
+                    "mem_storage": True,
+                    "num_replicas": 1,
+                    "inactive_threshold": READER_IDLE_NS,
+                },
+            },
+            operation=f"open a reader of {name} from {first}",
+        )
+        consumer = str(created["name"])
+        originator_id = self.scheme.originator_id
+        try:
+            while True:
+                messages, drained = bridge.call(
+                    bridge.pull_page,
+                    name,
+                    consumer,
+                    page,
+                    operation=f"read {name} with {consumer}",
+                )
+                notifications = [
+                    Notification(
+                        id=msg.seq,
+                        originator_id=originator_id(msg.subject),
+                        originator_version=int(msg.headers[HEADER_VERSION]),
+                        topic=msg.headers[HEADER_TOPIC],
+                        state=msg.data,
+                    )
+                    for msg in messages
+                    if stop is None or msg.seq <= stop
+                ]
+                if notifications:
+                    yield notifications
+                if drained or len(notifications) < len(messages):
+                    return
+        finally:
+            with contextlib.suppress(PersistenceError):
+                bridge.call(
+                    bridge.api,
+                    f"CONSUMER.DELETE.{name}.{consumer}",
+                    operation=f"remove reader {consumer}",
+                )
 
     def max_notification_id(self) -> int | None:
         # Asked of the leader: a follower that is behind would give a head
