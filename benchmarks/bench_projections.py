@@ -169,7 +169,7 @@ def raw_ordered_read(url: str, stream: str, count: int) -> float:
 
 
 def decoded_read(app: SessionLog, count: int) -> float:
-    from projections.rebuild import _as_record
+    from projections.records import as_record
     from projections.replay import read_batches
 
     started = time.perf_counter()
@@ -180,7 +180,7 @@ def decoded_read(app: SessionLog, count: int) -> float:
         after=0,
         batch_size=1000,
         prefetch=True,
-        prepare=_as_record,
+        prepare=as_record,
     ):
         got += len(batch)
         if got >= count:

@@ -32,7 +32,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import Subscription, Tracking
 
-from projections.records import to_record
+from projections.records import as_record
 from projections.replay import decode, head
 
 NUDGE_INTERVAL = 0.25
@@ -281,16 +281,6 @@ class _Run:
             except Exception:  # best effort: the feed's thread reports errors
                 continue
             last = position
-
-
-def as_record(event: Any, tracking: Tracking) -> Delivered:
-    """The event's record, made once for every view (the event itself if it
-    cannot be made: each view then halts on it and records why)."""
-    try:
-        record = to_record(event, tracking.application_name, tracking.notification_id)
-    except Exception:
-        return event, tracking
-    return record, tracking
 
 
 def buffered(subscription: Subscription[Any]) -> int:

@@ -36,6 +36,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from projections.errors import PoisonEventError, ProjectionError
 from projections.failures import Failure
+from projections.records import as_record
 from projections.replay import Progress, read_batches
 
 POLL_S = 0.25
@@ -229,7 +230,7 @@ class _Worker:
 
 def fill_part(spec: PartSpec, report: Callable[[int], None]) -> PartResult:
     """Worker side: apply this part's decisions up to the target, in stream order."""
-    from projections.rebuild import as_record, fewer_collections
+    from projections.rebuild import fewer_collections
     from projections.stores import SQLiteViewStore
 
     app: Application[Any] = resolve_topic(spec.app_topic)(env=spec.env)

@@ -34,7 +34,7 @@ from eventsourcing.persistence import Tracking
 
 from projections.errors import PoisonEventError
 from projections.parallel import can_split, fill_parts
-from projections.records import to_record
+from projections.records import as_record
 from projections.replay import Progress, head, read_batches, replay
 from projections.sql_view import SQLView
 from projections.stores import ViewStore
@@ -275,16 +275,3 @@ def fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*threshold)
-
-
-def as_record(event: Any, tracking: Tracking) -> tuple[Any, Tracking]:
-    """The event's record, made once for every view (the event itself if it
-    cannot be made: each view then halts on it and records why)."""
-    try:
-        record = to_record(event, tracking.application_name, tracking.notification_id)
-    except Exception:
-        return event, tracking
-    return record, tracking
-
-
-_as_record = as_record

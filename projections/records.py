@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import msgspec
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, Tracking
 
 from projections.errors import NotADecisionError, UndecodableEventError
 
@@ -168,6 +168,16 @@ def to_record(domain_event: Any, stream: str, position: int) -> DecisionRecord:
         payload=payload,
         data=to_builtins(payload),
     )
+
+
+def as_record(event: Any, tracking: Tracking) -> tuple[Any, Tracking]:
+    """The event's record, made once for every view (the event itself if it
+    cannot be made: each view then halts on it and records why)."""
+    try:
+        record = to_record(event, tracking.application_name, tracking.notification_id)
+    except Exception:
+        return event, tracking
+    return record, tracking
 
 
 def _aware(moment: datetime) -> datetime:
