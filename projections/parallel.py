@@ -20,6 +20,7 @@ in-memory (POPO) applications are rebuilt in one process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -41,6 +42,9 @@ from projections.replay import Progress, read_batches
 
 POLL_S = 0.25
 """How often the rebuild reports the workers' progress."""
+
+ORPHAN_CHECK_S = 0.5
+"""How often a worker checks that the rebuild that started it still runs."""
 
 STALL_S = 30.0
 """A worker whose reading makes no progress towards the target for this long
@@ -290,16 +294,38 @@ def fill_part(spec: PartSpec, report: Callable[[int], None]) -> PartResult:
         app.close()
 
 
+def _exit_with_parent(parent: int, path: str) -> None:
+    """End this worker once the rebuild's process is gone (killed, it cannot
+    stop its workers itself)."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    _abandon(path)
+
+
+def _abandon(path: str) -> None:
+    """Remove this worker's scratch file and end the process at once."""
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        with contextlib.suppress(OSError):
+            os.remove(name)
+    os._exit(3)
+
+
 def _main() -> None:
+    parent = os.getppid()
     spec = msgspec.json.decode(sys.stdin.buffer.read(), type=PartSpec)
+    threading.Thread(
+        target=_exit_with_parent, args=(parent, spec.path), daemon=True
+    ).start()
 
-    def report(position: int) -> None:
-        sys.stdout.buffer.write(b"at %d\n" % position)
-        sys.stdout.buffer.flush()
+    def say(line: bytes) -> None:
+        try:
+            sys.stdout.buffer.write(line)
+            sys.stdout.buffer.flush()
+        except OSError:  # the rebuild's process is gone: nobody reads on
+            _abandon(spec.path)
 
-    result = fill_part(spec, report)
-    sys.stdout.buffer.write(b"done " + msgspec.json.encode(result) + b"\n")
-    sys.stdout.buffer.flush()
+    result = fill_part(spec, lambda position: say(b"at %d\n" % position))
+    say(b"done " + msgspec.json.encode(result) + b"\n")
 
 
 if __name__ == "__main__":

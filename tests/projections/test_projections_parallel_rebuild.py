@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import itertools
 import re
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from eventsourcing.persistence import StoredEvent
 
@@ -261,3 +265,60 @@ def test_a_worker_that_cannot_reach_the_target_fails(
         PartFailedError, match="stopped at 10, before the rebuild's target 60"
     ):
         fill_part(spec, lambda _position: None)
+
+
+def test_workers_end_when_the_rebuild_process_is_killed(
+    history: SessionLog, tmp_path: Path
+) -> None:
+    # A rebuild killed with SIGKILL cannot stop its workers: they notice and end.
+    spec = spec_for(history, f"{__name__}:StuckLog", str(tmp_path / "p.db"), 0)
+    code = (
+        "import os, sys, time\n"
+        f"sys.path[:0] = {sys.path!r}\n"
+        "import msgspec\n"
+        "from projections.parallel import PartSpec, _Worker\n"
+        f"spec = msgspec.json.decode({msgspec.json.encode(spec)!r}, type=PartSpec)\n"
+        "env = {**os.environ, 'PYTHONPATH': os.pathsep.join(sys.path)}\n"
+        "worker = _Worker(spec, env)\n"
+        "print(worker.process.pid, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    rebuild = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert rebuild.stdout is not None
+        worker = int(rebuild.stdout.readline())
+        until_file(tmp_path / "p.db")
+        rebuild.kill()  # SIGKILL
+        rebuild.wait()
+        deadline = time.monotonic() + 10
+        while running(worker):
+            assert time.monotonic() < deadline, "the worker outlived its rebuild"
+            time.sleep(0.1)
+        assert not (tmp_path / "p.db").exists()
+    finally:
+        rebuild.kill()
+        rebuild.wait()
+        if rebuild.stdout is not None:
+            rebuild.stdout.close()
+
+
+def until_file(path: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaps does not count)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    state = next(
+        (line.split()[1] for line in status.splitlines() if line.startswith("State:")),
+        "X",
+    )
+    return state not in ("Z", "X")
