@@ -38,7 +38,13 @@ from eventsourcing.utils import get_topic, resolve_topic
 from projections.errors import PoisonEventError, ProjectionError
 from projections.failures import Failure
 from projections.records import as_record
-from projections.replay import Progress, read_batches
+from projections.replay import (
+    Progress,
+    apply_to_each,
+    fewer_collections,
+    read_batches,
+)
+from projections.stores import SQLiteViewStore
 
 POLL_S = 0.25
 """How often the rebuild reports the workers' progress."""
@@ -234,13 +240,10 @@ class _Worker:
 
 def fill_part(spec: PartSpec, report: Callable[[int], None]) -> PartResult:
     """Worker side: apply this part's decisions up to the target, in stream order."""
-    from projections.rebuild import fewer_collections
-    from projections.stores import SQLiteViewStore
-
     app: Application[Any] = resolve_topic(spec.app_topic)(env=spec.env)
     store = SQLiteViewStore(spec.path, prefix=spec.prefix, pool_size=1, durable=False)
     events = dict.fromkeys(spec.names, 0)
-    failures: dict[str, Failure] = {}
+    failed: dict[str, PoisonEventError] = {}
     parts, part = spec.parts, spec.part
 
     def mine(notification: Notification) -> bool:
@@ -271,13 +274,7 @@ def fill_part(spec: PartSpec, report: Callable[[int], None]) -> PartResult:
                     on_read=read_to,
                     bulk=True,
                 ):
-                    for name, shadow in shadows.items():
-                        if name in failures:
-                            continue
-                        try:
-                            events[name] += shadow.apply_events(batch)
-                        except PoisonEventError as error:
-                            failures[name] = error.failure
+                    apply_to_each(shadows, batch, events, failed)
                 if reached[0] > before:
                     stalled = time.monotonic()
                 elif time.monotonic() - stalled > STALL_S:
@@ -288,6 +285,7 @@ def fill_part(spec: PartSpec, report: Callable[[int], None]) -> PartResult:
                     raise PartFailedError(msg)
                 else:
                     time.sleep(0.05)
+        failures = {name: error.failure for name, error in failed.items()}
         return PartResult(path=spec.path, events=events, failures=failures)
     finally:
         store.close()

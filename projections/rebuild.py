@@ -20,11 +20,9 @@ in that many processes, each applying the decisions of a slice of the projects
 
 from __future__ import annotations
 
-import gc
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from time import monotonic
 from typing import Any
 
@@ -35,15 +33,16 @@ from eventsourcing.persistence import Tracking
 from projections.errors import PoisonEventError
 from projections.parallel import can_split, fill_parts
 from projections.records import as_record
-from projections.replay import Progress, head, read_batches, replay
+from projections.replay import (
+    Progress,
+    apply_to_each,
+    fewer_collections,
+    head,
+    read_batches,
+    replay,
+)
 from projections.sql_view import SQLView
 from projections.stores import ViewStore
-
-GC_THRESHOLD = 50_000
-"""Allocations between young-generation collections while a rebuild runs
-(Python's default is 700): a rebuild allocates millions of short-lived objects
-and keeps few, and each collection also walks the long-lived ones (about 10%
-of a rebuild's time with the default)."""
 
 
 class RebuildReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -211,13 +210,7 @@ def _fill(
         prepare=as_record,
         bulk=True,
     ):
-        for name, shadow in shadows.items():
-            if name in failed:
-                continue
-            try:
-                events[name] += shadow.apply_events(batch)
-            except PoisonEventError as error:
-                failed[name] = error
+        apply_to_each(shadows, batch, events, failed)
         if progress is not None:
             progress(batch[-1][1].notification_id, target)
 
@@ -264,14 +257,3 @@ def _fill_in_parallel(
                     f"{store.prefix}{name}__part",
                     [Tracking(source, target)],
                 )
-
-
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Young-generation collections every :data:`GC_THRESHOLD` allocations."""
-    threshold = gc.get_threshold()
-    gc.set_threshold(max(threshold[0], GC_THRESHOLD), *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)

@@ -486,22 +486,21 @@ class _Client(Client):
     (``tests/store/test_header_parser.py`` compares the two on any bytes).
     """
 
-    _direct: dict[int, DirectHandler]
+    def __init__(self) -> None:
+        super().__init__()
+        self._direct: dict[int, DirectHandler] = {}
 
     def handle_directly(self, sub: Any, handler: DirectHandler) -> None:
         """Hand ``sub``'s messages to ``handler`` in the parser's turn."""
-        if not hasattr(self, "_direct"):
-            self._direct = {}
         self._direct[sub._id] = handler
 
     def stop_handling(self, sub: Any) -> None:
-        if hasattr(self, "_direct"):
-            self._direct.pop(sub._id, None)
+        self._direct.pop(sub._id, None)
 
     async def _process_msg(
         self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes
     ) -> None:
-        handler = self._direct.get(sid) if hasattr(self, "_direct") else None
+        handler = self._direct.get(sid)
         if handler is None or sid not in self._subs:
             await super()._process_msg(sid, subject, reply, data, headers)
             return

@@ -79,12 +79,12 @@ RETRY_BACKOFF_S = 0.25
 RETRY_BACKOFF_MAX_S = 2.0
 READ_BATCH = 1000
 
-READER_IDLE_NS = 30 * 1_000_000_000
-"""A bulk reader's consumer is removed by the server after 30 s unused (if the
-reader could not remove it itself)."""
 MAX_BATCH = 1000  # JetStream refuses atomic batches of more than 1,000 messages
 TIP_CACHE_SIZE = 50_000
 SCAN_BEFORE_SEARCH = 64
+READER_IDLE_NS = 30 * 1_000_000_000
+"""A bulk reader's consumer is removed by the server after 30 s unused (if the
+reader could not remove it itself)."""
 
 
 class Tip:
