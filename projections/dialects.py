@@ -80,8 +80,20 @@ class Dialect:
     ) -> list[str]:
         """The table's indexes (``only`` those with these columns, if given)."""
         return [
-            f'CREATE INDEX IF NOT EXISTS "{physical}_{n}_idx" '
+            f'CREATE INDEX IF NOT EXISTS "{name}" '
             f"ON {self.qualify(physical)} ({', '.join(cols)})"
+            for name, cols in self.indexes(table, physical, only)
+        ]
+
+    @staticmethod
+    def indexes(
+        table: Table,
+        physical: str,
+        only: Collection[tuple[str, ...]] | None = None,
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """``(index name, columns)`` of the table's indexes (``only``: as above)."""
+        return [
+            (f"{physical}_{n}_idx", cols)
             for n, cols in enumerate(table.indexes)
             if only is None or cols in only
         ]

@@ -224,6 +224,15 @@ class SQLView(TrackingRecorder):
             statements.extend(self.dialect.create_indexes(table, physical, only))
         return statements
 
+    def relation_names(self, *, with_indexes: bool = True) -> list[str]:
+        """The physical names of what :meth:`ddl` creates (tracking included)."""
+        names = list(self.table_names().values())
+        for table in self.all_tables:
+            only = None if with_indexes else self._apply_indexes(table)
+            physical = self.physical(table.name)
+            names.extend(n for n, _ in self.dialect.indexes(table, physical, only))
+        return names
+
     def index_ddl(self) -> list[str]:
         """Create every index of the view (those missing)."""
         return [

@@ -18,7 +18,7 @@ from contextlib import closing, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 
 from projections.catalog import view_type
 from projections.schema import check_name, check_prefix
@@ -53,12 +53,16 @@ class ViewStore(ABC):
         """Create ``view``'s tables if missing. Two processes starting at once
         (workers, API replicas) may race: PostgreSQL's ``CREATE TABLE IF NOT
         EXISTS`` then fails in the loser with a unique violation on its
-        catalog; the tables exist by then, so trying again succeeds."""
+        catalog, or the creation deadlocks with another process's writes; the
+        server rolls the loser back, and trying again succeeds."""
         for attempt in range(attempts):
             try:
                 view.create_table()
-            except IntegrityError:
-                if attempt + 1 == attempts:
+            except (IntegrityError, OperationalError) as error:
+                lost_race = isinstance(error, IntegrityError) or "deadlock" in str(
+                    error
+                )
+                if not lost_race or attempt + 1 == attempts:
                     raise
                 time.sleep(0.05 * (attempt + 1))
             else:

@@ -3,6 +3,7 @@ with our projections and views."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from pathlib import Path
 
@@ -91,3 +92,33 @@ def test_eventsourcing_projection_runner_drives_our_views(tmp_path: Path) -> Non
     finally:
         app.close()
         dispose(reference)
+
+
+def test_opening_existing_postgres_views_takes_no_table_locks(tmp_path: Path) -> None:
+    # A process opening views that another keeps must not lock their tables:
+    # CREATE INDEX IF NOT EXISTS waits on (and can deadlock with) the writer's
+    # transaction. Here a writer holds a table mid-transaction while a second
+    # store opens the view.
+    import psycopg
+
+    keeper = make_store("postgres", tmp_path)
+    assert isinstance(keeper, PostgresViewStore)
+    try:
+        keeper.view("cost_ledger")
+        opener = PostgresViewStore(schema=keeper.schema, **PG)
+        done = threading.Event()
+        with psycopg.connect(**PG) as writer:  # type: ignore[arg-type]
+            writer.execute(
+                f'LOCK TABLE "{keeper.schema}"."cost_ledger_entries" '
+                "IN ROW EXCLUSIVE MODE"
+            )
+            opened = threading.Thread(
+                target=lambda: (opener.view("cost_ledger"), done.set())
+            )
+            opened.start()
+            assert done.wait(10), "opening the view waited for the writer"
+            writer.rollback()
+        opened.join(10)
+        opener.close()
+    finally:
+        dispose(keeper)
