@@ -15,6 +15,11 @@ each next to the raw nats-py baseline doing the same JetStream work (publish
 with the concurrency header; ordered-consumer read) and to eventsourcing's own
 sqlite module (file database) on the same application workload. Prints a table
 with ratios against raw.
+
+Then (e), group commit: saves of two events (a new take and its mark, one
+atomic batch each) from 1, 4 and 16 threads via an Application, with
+``NATS_GROUP_COMMIT=false`` (every save its own batch: the baseline) and with
+it on (the default), in a second table with ratios against the baseline.
 """
 
 from __future__ import annotations
@@ -176,12 +181,13 @@ class Raw:
 
 
 # --------------------------------------------------------------- workloads
-def app_for(kind: str, url: str, name: str, tmp: str) -> Studio:
+def app_for(kind: str, url: str, name: str, tmp: str, **extra: str) -> Studio:
     if kind.startswith("jetstream"):
         env = {
             "PERSISTENCE_MODULE": "session_log.jetstream",
             "NATS_URL": url,
             "NATS_STREAM": name,
+            **extra,
         }
         if kind == "jetstream+msgspec":
             env["TRANSCODER_TOPIC"] = "session_log.codec:MsgspecTranscoder"
@@ -215,6 +221,21 @@ def save_threads(app: Studio, writers: int, each: int) -> int:
         for f in [pool.submit(work) for _ in range(writers)]:
             f.result()
     return writers * each
+
+
+def save_pairs(app: Studio, writers: int, each: int) -> int:
+    """``writers`` threads each save ``each`` commands of two events."""
+
+    def work() -> None:
+        for i in range(each):
+            take = Take(**{**PAYLOAD_STATE, "take": i})
+            take.mark_as("keeper")
+            app.save(take)
+
+    with ThreadPoolExecutor(writers) as pool:
+        for f in [pool.submit(work) for _ in range(writers)]:
+            f.result()
+    return 2 * writers * each
 
 
 def fill(app: Studio, total: int, per_save: int = 500) -> None:
@@ -372,6 +393,24 @@ def main() -> None:
         for raw in raws.values():
             raw.close()
 
+        # (e)
+        grouped: list[tuple[int, str, float, float]] = []
+        for threads in (1, 4, 16):
+            each = max(1, (200 if args.quick else 800) // threads)
+            for setting in ("false", "true"):
+                app = app_for(
+                    "jetstream",
+                    server.url,
+                    f"e_{threads}_{setting}",
+                    tmp,
+                    NATS_GROUP_COMMIT=setting,
+                )
+                rate, mib = measure(
+                    lambda app=app, t=threads, n=each: save_pairs(app, t, n)
+                )
+                grouped.append((threads, setting, rate, mib))
+                app.close()
+
     labels = {
         "a": f"(a) {n_seq} sequential saves, 1 event each",
         "b": f"(b) {writers} threads x {each} saves",
@@ -393,6 +432,15 @@ def main() -> None:
                 mark = f"  target {targets[key]:.0%}: {verdict}"
             figures = f"{rate:10,.0f} {mib:9.1f} {ratio:6.0%}"
             print(f"{labels[k]:44} {backend:22} {figures}{mark}")
+    print()
+    print("(e) saves of 2 events (one atomic batch each) from N threads, jetstream;")
+    print("    ratios against NATS_GROUP_COMMIT=false at the same thread count")
+    head = ("threads", "group commit", "saves/s", "peak MiB", "ratio")
+    print("{:>7} {:>12} {:>9} {:>9} {:>6}".format(*head))
+    for threads, setting, rate, mib in grouped:
+        base = next(r for t, st, r, _ in grouped if t == threads and st == "false")
+        label = "on" if setting == "true" else "off"
+        print(f"{threads:7} {label:>12} {rate / 2:9,.0f} {mib:9.1f} {rate / base:6.0%}")
 
 
 if __name__ == "__main__":

@@ -364,6 +364,7 @@ class NATSBridge:
                     subject, payload, reply=f"{self._inbox}.{token}", headers=headers
                 )
             else:
+                headers.pop("Nats-Batch-Commit", None)  # left by an earlier batch
                 await nc.publish(subject, payload, headers=headers)
         reply: Msg = await self._await(token, pending)
         return _check_ack(reply.data)

@@ -56,6 +56,7 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
     NATS_STORAGE = "NATS_STORAGE"
     NATS_DUPLICATE_WINDOW = "NATS_DUPLICATE_WINDOW"
     NATS_EVENT_LOOP = "NATS_EVENT_LOOP"
+    NATS_GROUP_COMMIT = "NATS_GROUP_COMMIT"
     CREATE_TABLE = "CREATE_TABLE"
 
     DEFAULT_URL = "nats://127.0.0.1:4222"
@@ -138,7 +139,12 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
                 replicas=int(self._float(self.NATS_REPLICAS, 1)),
                 duplicate_window_s=self._float(self.NATS_DUPLICATE_WINDOW, 120.0),
             )
-            self._streams[name] = JetStreamStream(self.bridge, spec, scheme)
+            self._streams[name] = JetStreamStream(
+                self.bridge,
+                spec,
+                scheme,
+                group_commit=strtobool(self.env.get(self.NATS_GROUP_COMMIT) or "yes"),
+            )
         return self._streams[name]
 
     def _events_stream(self) -> JetStreamStream:

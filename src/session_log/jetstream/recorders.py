@@ -7,8 +7,9 @@ each aggregate carries ``Nats-Expected-Last-Subject-Sequence``: the stream
 sequence of the aggregate's last stored event, or 0 for a new aggregate, so the
 server refuses a save that lost a race (err_code 10071 -> ``IntegrityError``).
 One event is a plain publish; several events, of one or several aggregates,
-are one atomic batch (stored whole or not at all). Notification ids are stream
-sequences; an atomic batch occupies consecutive sequences.
+are one atomic batch (stored whole or not at all); saves made at the same time
+by several threads share batches (:mod:`.group_commit`). Notification ids are
+stream sequences; a save occupies consecutive sequences.
 
 The recorder remembers, per aggregate, the version and sequence of the last
 event it saw (an LRU "tip" cache, filled by saves and reads). A save with no
@@ -58,6 +59,7 @@ from .errors import (
     OutcomeUnknownError,
     translate,
 )
+from .group_commit import GroupCommit, SendAlone
 from .stream_config import StreamSpec
 from .subjects import SubjectScheme
 
@@ -115,11 +117,21 @@ class JetStreamStream:
     """One stream: its spec, subject scheme, and a cache of aggregate tips."""
 
     def __init__(
-        self, bridge: NATSBridge, spec: StreamSpec, scheme: SubjectScheme
+        self,
+        bridge: NATSBridge,
+        spec: StreamSpec,
+        scheme: SubjectScheme,
+        *,
+        group_commit: bool = True,
     ) -> None:
         self.bridge = bridge
         self.spec = spec
         self.scheme = scheme
+        # Concurrent saves of several events share atomic batches (see
+        # .group_commit); None sends every save as its own batch.
+        self.group: GroupCommit | None = (
+            GroupCommit(self.send_batch, MAX_BATCH) if group_commit else None
+        )
         self._tips: OrderedDict[str, Tip] = OrderedDict()
         self._tips_lock = threading.Lock()
         # Subjects written by a save whose outcome is unknown: their tip is
@@ -157,6 +169,18 @@ class JetStreamStream:
             )
             return
         self.spec.check(info.get("config", {}))
+
+    # -------------------------------------------------------------- write
+    def send_batch(self, messages: list[tuple[str, bytes, Headers]]) -> int:
+        """Store ``messages`` as one atomic batch; the last one's sequence."""
+        bridge = self.bridge
+        ack = bridge.call(
+            bridge.publish_batch,
+            messages,
+            uuid4().hex,
+            operation=f"atomic batch of {len(messages)} to {self.spec.name}",
+        )
+        return ack.seq
 
     # --------------------------------------------------------------- tips
     def tip(self, subject: str) -> Tip | None:
@@ -429,6 +453,11 @@ class JetStreamAggregateRecorder(AggregateRecorder):
         return expected
 
     def _send(self, messages: list[tuple[str, bytes, Headers]], save: _Save) -> int:
+        """Store one save's messages; the stream sequence of the last one.
+
+        A retried message the server already holds is acknowledged as a
+        duplicate with its sequence: it is this save's own.
+        """
         bridge = self.bridge
         if len(messages) == 1:
             subject, payload, headers = messages[0]
@@ -439,17 +468,14 @@ class JetStreamAggregateRecorder(AggregateRecorder):
                 headers,
                 operation=f"publish to {subject}",
             )
-        else:
-            ack = bridge.call(
-                bridge.publish_batch,
-                messages,
-                uuid4().hex,
-                operation=f"atomic batch of {len(messages)} to {self.stream.spec.name}",
-            )
-        if ack.duplicate:
-            # A retried message that the server already holds: it is ours.
-            pass
-        return ack.seq
+            return ack.seq
+        group = self.stream.group
+        if group is not None:
+            try:
+                return group.commit(messages)
+            except SendAlone:
+                pass
+        return self.stream.send_batch(messages)
 
     def _already_stored(self, save: _Save, count: int) -> list[int] | None:
         """If this save is already stored (a lost ack), its sequences."""
