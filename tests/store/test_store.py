@@ -587,3 +587,46 @@ def test_a_signal_ahead_of_its_stored_message_is_not_lost(
         reader.join(10)
     assert [n.originator_id for n in received] == ["album-1.take.s1"]
     assert not hide_next.is_set()  # the signalled pull did find nothing
+
+
+def test_new_events_signal_the_subscription_without_decoding_them(
+    recorder: JetStreamApplicationRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every stored event is also a signal message to each live subscription;
+    those are handed to the subscription raw, as the parser meets them (no
+    nats-py ``Msg``, no header parsing), and still wake it at once (the poll
+    made a minute long here)."""
+    monkeypatch.setattr(JetStreamSubscription, "POLL_INTERVAL", 60.0)
+    signals: list[int] = []
+    notify = JetStreamSubscription._notify
+
+    def counting(self: JetStreamSubscription) -> None:
+        signals.append(1)
+        notify(self)
+
+    monkeypatch.setattr(JetStreamSubscription, "_notify", counting)
+    client = recorder.bridge._nc
+    parsed: list[bytes] = []
+    parse = client._parse_header_lines
+
+    def counting_parse(raw: bytes) -> dict[str, str]:
+        if b"SL-Topic" in raw:
+            parsed.append(raw)
+        return parse(raw)
+
+    with recorder.subscribe(gt=0) as subscription:
+        assert len(client._signals) == 1
+        time.sleep(0.3)  # the first pull is done; the subscription waits
+        monkeypatch.setattr(client, "_parse_header_lines", counting_parse)
+        recorder.insert_events([ev("album-1.take.n1", 1), ev("album-1.take.n2", 1)])
+        received = [next(subscription), next(subscription)]
+    assert [n.originator_id for n in received] == ["album-1.take.n1", "album-1.take.n2"]
+    assert len(signals) == 2
+    # Headers were parsed for the two events read (a direct get adds the stream
+    # sequence), never for the two signals (as published).
+    assert len(parsed) == 2
+    assert all(b"Nats-Sequence" in raw for raw in parsed)
+    deadline = time.monotonic() + 5  # the unsubscription runs on the loop
+    while client._signals and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert client._signals == {}

@@ -452,16 +452,26 @@ class NATSBridge:
         return result
 
     async def subscribe_signal(self, subject: str, callback: Callable[[], None]) -> Any:
-        """A core subscription calling ``callback`` (in the loop) per message."""
+        """A core subscription calling ``callback`` (in the loop) per message.
+
+        The messages themselves are not looked at: with the bridge's client they
+        are not even made into objects (a live feed is signalled once for every
+        event stored, next to reading it).
+        """
         nc = self._require_connected()
 
         async def on_msg(_msg: Msg) -> None:
             callback()
 
-        return await nc.subscribe(subject, cb=on_msg)
+        sub = await nc.subscribe(subject, cb=on_msg)
+        if isinstance(nc, _Client):
+            nc.signal_only(sub, callback)
+        return sub
 
     async def unsubscribe(self, sub: Any) -> None:
         nc = self._nc
+        if isinstance(nc, _Client):
+            nc.stop_handling(sub)
         if nc is not None and not nc.is_closed:
             await sub.unsubscribe()
 
@@ -490,17 +500,33 @@ class _Client(Client):
     def __init__(self) -> None:
         super().__init__()
         self._direct: dict[int, DirectHandler] = {}
+        self._signals: dict[int, Callable[[], None]] = {}
 
     def handle_directly(self, sub: Any, handler: DirectHandler) -> None:
         """Hand ``sub``'s messages to ``handler`` in the parser's turn."""
         self._direct[sub._id] = handler
 
+    def signal_only(self, sub: Any, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` for each of ``sub``'s messages, in the parser's
+        turn, without decoding anything of the message."""
+        self._signals[sub._id] = callback
+
     def stop_handling(self, sub: Any) -> None:
         self._direct.pop(sub._id, None)
+        self._signals.pop(sub._id, None)
 
     async def _process_msg(
         self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes
     ) -> None:
+        signal = self._signals.get(sid)
+        if signal is not None and sid in self._subs:
+            self.stats["in_msgs"] += 1
+            self.stats["in_bytes"] += len(data)
+            try:
+                signal()
+            except Exception as error:  # as nats-py treats a failing callback
+                await self._error_cb(error)
+            return
         handler = self._direct.get(sid)
         if handler is None or sid not in self._subs:
             await super()._process_msg(sid, subject, reply, data, headers)

@@ -49,11 +49,18 @@ class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecord
             self._signal = self._bridge.call(
                 self._bridge.subscribe_signal,
                 recorder.scheme.events_filter,
-                self._has_been_notified.set,
+                self._notify,
                 operation="subscribe to new events",
             )
         except OperationalError:
             self._signal = None  # polling still delivers everything
+
+    def _notify(self) -> None:
+        # In the loop thread, once per stored event: setting an Event takes its
+        # lock even when it is set already. (_pull clears it before it reads,
+        # so a signal skipped here is one that read will find.)
+        if not self._has_been_notified.is_set():
+            self._has_been_notified.set()
 
     def stop(self) -> None:
         super().stop()
