@@ -21,13 +21,20 @@ In one run, on one embedded nats-server (file storage):
    slice of the projects. Events per second and peak RSS (the largest of the
    rebuild's processes).
 4. Live lag: a runner (all five views, SQLite) follows a second stream (the
-   demo album) while a separate writer process, standing in for the API, saves
-   copies of the album's commands under new project ids, one save per command,
-   ``--rate`` commands per second for ``--lag-seconds`` (``--writers`` threads).
+   demo album) while ``--writer-processes`` separate processes (default 2) of
+   ``--writers`` threads each (default 16), standing in for the API, save
+   copies of the album's commands under new project ids, one save per
+   command, ``--rate`` commands per second in all for ``--lag-seconds``. Each
+   thread starts at a different point of its first album (the commands before
+   it saved in bulk, and applied by the views, before the clock starts), so
+   that projects at every stage send their commands together, as in a
+   studio's day; ``--lockstep`` starts them all at the first command instead.
    The lag of an event in a view is the moment it is visible there (the view's
    transaction returned) minus the moment its save was acknowledged to the
    writer, both ``time.monotonic()`` (one system-wide clock on Linux). Reports
-   the commands and events per second the writer achieved and p50/p99/max lag.
+   the commands and events per second the writers achieved and p50/p99/max
+   lag, over every save and over the saves due after the first second (the
+   writer threads start together).
    ``--lag-in-process`` measures the earlier way instead (commands submitted
    through ``SessionLog`` in the runner's process, lag from an event's first
    sighting at the head of the stream); ``--lag-only`` skips 1 to 3.
@@ -311,7 +318,12 @@ def child_writer(args: argparse.Namespace) -> None:
     together they save ``--rate`` commands per second for ``--lag-seconds``
     from the moment the parent gives on standard input. Each thread saves the
     commands of its own projects (the demo album copied under new project ids)
-    in order, so saves never conflict. Writes to ``--out`` when each save was
+    in order, so saves never conflict. Unless ``--lockstep``, thread ``k`` of
+    ``n`` starts ``k/n`` of the way through its first album (the commands
+    before that are saved, in bulk, before it says it is ready), so that the
+    projects are at different stages, as in a studio's working day; in
+    lockstep every project reaches the same command (the budget approval of
+    14 events, say) at the same moment. Writes to ``--out`` when each save was
     due and acknowledged (``time.monotonic()``, comparable across processes)
     and the notification ids it got.
     """
@@ -319,21 +331,38 @@ def child_writer(args: argparse.Namespace) -> None:
     base = template()
     threads = max(1, args.writers)
     slots = threads * max(1, args.writer_processes)
+    album_length = len(by_command(base))
     saves: list[list[tuple[float, float, float, list[int]]]] = [
         [] for _ in range(threads)
     ]
     errors: list[str] = []
-    app.recorder.max_notification_id()  # connected before the clock starts
+
+    def album(slot: int, n: int) -> list[list[StoredEvent]]:
+        return by_command(copy_for(base, f"{args.project}{slot}x{n}"))
+
+    def offset(slot: int) -> int:
+        return 0 if args.lockstep else slot * album_length // slots
+
+    for k in range(threads):  # the part of each first album before its start
+        slot = args.writer_index * threads + k
+        chunk: list[StoredEvent] = []
+        for group in album(slot, 1)[: offset(slot)]:
+            if len(chunk) + len(group) > SAVE:
+                app.recorder.insert_events(chunk)
+                chunk = []
+            chunk.extend(group)
+        if chunk:
+            app.recorder.insert_events(chunk)
     print("ready", flush=True)
     started = float(sys.stdin.readline())
     until = started + args.lag_seconds
 
     def commands(slot: int) -> Any:
-        n = 0
+        yield from album(slot, 1)[offset(slot) :]
+        n = 1
         while True:
             n += 1
-            project = f"{args.project}{slot}x{n}"
-            yield from by_command(copy_for(base, project))
+            yield from album(slot, n)
 
     def write(k: int) -> None:
         slot = args.writer_index * threads + k
@@ -363,9 +392,12 @@ def child_writer(args: argparse.Namespace) -> None:
 
 
 def write_in_children(
-    args: argparse.Namespace, stream: str, tmp: str
+    args: argparse.Namespace, stream: str, tmp: str, settle: Any
 ) -> tuple[float, list[Any], list[str]]:
-    """Run the writer processes; returns the start and every save, with errors."""
+    """Run the writer processes; returns the start and every save, with errors.
+
+    ``settle()`` runs once every writer is ready, before the clock starts.
+    """
     children: list[tuple[subprocess.Popen[str], str]] = []
     for index in range(args.writer_processes):
         out = os.path.join(tmp, f"writer-{index}.json")
@@ -382,6 +414,7 @@ def write_in_children(
                 f"--writer-index={index}",
                 f"--lag-seconds={args.lag_seconds}",
                 "--project=lag",
+                *(["--lockstep"] if args.lockstep else []),
                 f"--out={out}",
             ],
             stdin=subprocess.PIPE,
@@ -392,6 +425,7 @@ def write_in_children(
     for child, _ in children:
         assert child.stdout is not None
         child.stdout.readline()  # ready
+    settle()
     started = time.monotonic() + 0.1
     for child, _ in children:
         assert child.stdin is not None
@@ -440,6 +474,10 @@ def instrument(runner: ProjectionsRunner, source: str) -> dict[str, dict[int, fl
     return reached
 
 
+WARMUP_S = 1.0
+"""Live lag: saves due in the first second are also reported apart."""
+
+
 def percentiles(lags: list[float]) -> dict[str, float]:
     lags = sorted(lags)
     if not lags:
@@ -476,11 +514,16 @@ def live_lag(args: argparse.Namespace) -> dict[str, Any]:
             r.state != "live" for r in runner.runners.values()
         ):
             time.sleep(0.01)
-        cpu = os.times()
-        started, saves, errors = write_in_children(args, stream, tmp)
+        cpu = [os.times()]
+
+        def settle() -> None:  # the views hold what the writers saved in bulk
+            runner.wait(timeout=300)
+            cpu[0] = os.times()
+
+        started, saves, errors = write_in_children(args, stream, tmp, settle)
         runner.wait(timeout=120)
         used = os.times()
-        runner_cpu = used.user + used.system - cpu.user - cpu.system
+        runner_cpu = used.user + used.system - cpu[0].user - cpu[0].system
         runner.stop()
         store.close()
     app.close()
@@ -494,6 +537,22 @@ def live_lag(args: argparse.Namespace) -> dict[str, Any]:
         if p in acked
     ]
     missing = len(acked) * len(reached) - len(lags)
+    # The same, leaving out saves due in the first WARMUP_S (the writer
+    # threads starting together, the first saves of each connection).
+    steady = {
+        p: ack
+        for due, _sent, ack, ids in saves
+        if due >= started + WARMUP_S
+        for p in ids
+    }
+    steady_lags = percentiles(
+        [
+            (at - steady[p]) * 1000
+            for name in reached
+            for p, at in reached[name].items()
+            if p in steady
+        ]
+    )
     seconds = max(args.lag_seconds, max(save[2] for save in saves) - started)
     late_ms = percentiles([(ack - due) * 1000 for due, _, ack, _ in saves])
     save_ms = percentiles([(ack - sent) * 1000 for _, sent, ack, _ in saves])
@@ -509,6 +568,7 @@ def live_lag(args: argparse.Namespace) -> dict[str, Any]:
         "runner_cpu_ms_per_event": runner_cpu * 1000 / max(1, len(acked)),
         "runner_cores": runner_cpu / seconds,
         **percentiles(lags),
+        **{f"steady_{key}": value for key, value in steady_lags.items()},
     }
 
 
@@ -610,6 +670,9 @@ def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
         )
     line = f"{head}; p50 {ms('p50_ms')} ms, p99 {ms('p99_ms')} ms"
     line += f", max {ms('max_ms')} ms"
+    if "steady_p99_ms" in lag:
+        line += f"\n  after the first {WARMUP_S:g} s: p50 {ms('steady_p50_ms')} ms, "
+        line += f"p99 {ms('steady_p99_ms')} ms, max {ms('steady_max_ms')} ms"
     if not args.lag_in_process:
         line += f"\n  saves: p50 {ms('save_p50_ms')} ms, p99 {ms('save_p99_ms')} ms"
         line += f" sent to acknowledged; p50 {ms('late_p50_ms')} ms, p99 "
@@ -644,13 +707,18 @@ def main() -> None:
     )
     parser.add_argument("--rate", type=int, default=500, help="live lag: commands/s")
     parser.add_argument(
-        "--writers", type=int, default=4, help="live lag: threads of the writer process"
+        "--writers", type=int, default=16, help="live lag: threads per writer process"
     )
     parser.add_argument(
         "--writer-processes",
         type=int,
         default=2,
         help="live lag: writer processes (each with --writers threads)",
+    )
+    parser.add_argument(
+        "--lockstep",
+        action="store_true",
+        help="live lag: every writer thread starts at its album's first command",
     )
     parser.add_argument(
         "--lag-in-process",

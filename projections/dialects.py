@@ -7,13 +7,14 @@ values and normalises rows so both backends return identical Python values.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
+
+import msgspec
 
 from projections.records import utc_text
 from projections.schema import Column, Table
@@ -111,7 +112,7 @@ class Dialect:
                 pass
             elif kind == "json":
                 if isinstance(value, str):
-                    value = json.loads(value)
+                    value = _json_decode(value)
             elif kind == "at":
                 if isinstance(value, str | datetime):
                     value = _as_utc(value)
@@ -152,6 +153,10 @@ def _as_utc(value: str | datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+_json_decode = msgspec.json.Decoder().decode
+"""JSON text to Python values, as ``json.loads`` gives them (a few times faster)."""
+
+
 class SQLiteDialect(Dialect):
     name = "sqlite"
     types = {
@@ -178,7 +183,7 @@ class SQLiteDialect(Dialect):
                 continue
             if kind == "json":
                 if isinstance(value, str):
-                    out[key] = json.loads(value)
+                    out[key] = _json_decode(value)
             elif kind == "at":
                 if isinstance(value, str | datetime):
                     out[key] = _as_utc(value)

@@ -418,17 +418,32 @@ class CreditsDefinition(KindDispatchDefinition):
             found = checkins.get(session_id)
             if found is None:
                 found = checkins[session_id] = db.rows(
-                    "SELECT * FROM {checkins} WHERE session_id = :s ORDER BY party_id",
+                    "SELECT party_id, roles_json, role_vocabulary, instruments_json, "
+                    "event_id FROM {checkins} WHERE session_id = :s ORDER BY party_id",
                     {"s": session_id},
                 )
             return found
 
-        for comp in comps:
-            for edit in db.rows(
-                "SELECT party_id, event_id FROM {edit_passes} WHERE recording_id = :r "
-                "AND comp = :c ORDER BY event_id",
-                {"r": subject_id, "c": comp["comp"]},
+        takes: dict[str, dict[str, Any]] = {}
+        edits: dict[str, list[dict[str, Any]]] = {}
+        if comps:
+            # The recording's takes and edit passes in one read each (a comp's
+            # takes are the recording's own; any other is looked up alone).
+            for row in db.rows(
+                "SELECT take_id, session_id, performer_ids_json, event_id "
+                "FROM {takes} WHERE recording_id = :id",
+                {"id": subject_id},
             ):
+                takes[row["take_id"]] = row
+            for edit in db.rows(
+                "SELECT comp, party_id, event_id FROM {edit_passes} "
+                "WHERE recording_id = :r ORDER BY comp, event_id",
+                {"r": subject_id},
+            ):
+                edits.setdefault(edit["comp"], []).append(edit)
+
+        for comp in comps:
+            for edit in edits.get(comp["comp"], ()):
                 add(
                     edit["party_id"],
                     "DigitalEditingEngineer",
@@ -436,8 +451,10 @@ class CreditsDefinition(KindDispatchDefinition):
                     [comp["event_id"], edit["event_id"]],
                 )
             for take_id in comp["take_ids_json"]:
-                take = db.row(
-                    "SELECT * FROM {takes} WHERE take_id = :id", {"id": take_id}
+                take = takes.get(take_id) or db.row(
+                    "SELECT take_id, session_id, performer_ids_json, event_id "
+                    "FROM {takes} WHERE take_id = :id",
+                    {"id": take_id},
                 )
                 if take is None:
                     continue
@@ -481,8 +498,8 @@ class CreditsDefinition(KindDispatchDefinition):
                             vocabulary=checkin["role_vocabulary"],
                         )
             for engineer in db.rows(
-                "SELECT * FROM {session_engineers} WHERE session_id = :s "
-                "ORDER BY party_id",
+                "SELECT party_id, event_id FROM {session_engineers} "
+                "WHERE session_id = :s ORDER BY party_id",
                 {"s": session_id},
             ):
                 add(
@@ -492,7 +509,8 @@ class CreditsDefinition(KindDispatchDefinition):
                     [*evidence, engineer["event_id"]],
                 )
         for deliverable in db.rows(
-            "SELECT * FROM {deliverables} WHERE recording_id = :id AND is_final = :yes "
+            "SELECT kind, submitted_by, submitted_event_id, final_event_id "
+            "FROM {deliverables} WHERE recording_id = :id AND is_final = :yes "
             "ORDER BY kind",
             {"id": subject_id, "yes": True},
         ):
@@ -508,8 +526,10 @@ class CreditsDefinition(KindDispatchDefinition):
                 [deliverable["submitted_event_id"], deliverable["final_event_id"]],
             )
         for credit in db.rows(
-            "SELECT * FROM {asserted} WHERE subject_id = :id "
-            "AND status <> 'retracted' ORDER BY credits_id, credit",
+            "SELECT party_id, role, event_ids_json, instruments_json, "
+            "role_vocabulary, user_defined_role, status FROM {asserted} "
+            "WHERE subject_id = :id AND status <> 'retracted' "
+            "ORDER BY credits_id, credit",
             {"id": subject_id},
         ):
             add(
@@ -522,8 +542,45 @@ class CreditsDefinition(KindDispatchDefinition):
                 user_defined=credit["user_defined_role"],
                 status=credit["status"],
             )
-        db.execute("DELETE FROM {credits} WHERE subject_id = :id", {"id": subject_id})
+        self._write_credits(db, subject_id, found)
+
+    @staticmethod
+    def _write_credits(
+        db: Db, subject_id: str, found: dict[tuple[str, str, str], dict[str, Any]]
+    ) -> None:
+        """Make the stored credits of ``subject_id`` those ``found``, writing only
+        the rows that differ (a recomputation mostly finds what is stored)."""
         project = subject_id.split(".")[0]
+        wanted = {
+            key: {
+                "project": project,
+                "role_vocabulary": entry["vocabulary"],
+                "user_defined_role": entry["user_defined"],
+                "instruments_json": entry["instruments"],
+                "status": entry["status"],
+                "evidence_json": entry["evidence"],
+            }
+            for key, entry in found.items()
+        }
+        stored = {
+            (row.pop("party_id"), row.pop("role"), row.pop("source")): row
+            for row in db.rows(
+                "SELECT party_id, role, source, project, role_vocabulary, "
+                "user_defined_role, instruments_json, status, evidence_json "
+                "FROM {credits} WHERE subject_id = :id",
+                {"id": subject_id},
+            )
+        }
+        stale = [key for key, row in stored.items() if wanted.get(key) != row]
+        db.executemany(
+            "DELETE FROM {credits} WHERE subject_id = :subject_id AND "
+            "party_id = :party_id AND role = :role AND source = :source",
+            [
+                {"subject_id": subject_id, "party_id": p, "role": r, "source": s}
+                for p, r, s in stale
+            ],
+        )
+        fresh = sorted(key for key, row in wanted.items() if stored.get(key) != row)
         db.executemany(
             "INSERT INTO {credits} (subject_id, party_id, role, source, project, "
             "role_vocabulary, user_defined_role, instruments_json, status, "
@@ -536,12 +593,13 @@ class CreditsDefinition(KindDispatchDefinition):
                     "role": role,
                     "source": source,
                     "project": project,
-                    "vocabulary": entry["vocabulary"],
-                    "user_defined": entry["user_defined"],
-                    "instruments": _json(entry["instruments"]),
-                    "status": entry["status"],
-                    "evidence": _json(entry["evidence"]),
+                    "vocabulary": wanted[key]["role_vocabulary"],
+                    "user_defined": wanted[key]["user_defined_role"],
+                    "instruments": _json(wanted[key]["instruments_json"]),
+                    "status": wanted[key]["status"],
+                    "evidence": _json(wanted[key]["evidence_json"]),
                 }
-                for (party_id, role, source), entry in sorted(found.items())
+                for key in fresh
+                for party_id, role, source in (key,)
             ],
         )
