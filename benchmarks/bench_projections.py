@@ -489,12 +489,13 @@ def percentiles(lags: list[float]) -> dict[str, float]:
     }
 
 
-def live_lag(args: argparse.Namespace) -> dict[str, Any]:
+def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     """Lag of every view while writer processes save commands at ``--rate``.
 
     The stream holds the demo album first (the views catch up on it); then
     separate processes save copies of the album's commands, one save per
-    command, while this process runs ``ProjectionsRunner`` on SQLite. The lag of
+    command, while this process runs ``ProjectionsRunner`` on ``backend`` (a
+    SQLite file, or a fresh PostgreSQL schema dropped afterwards). The lag of
     an event in a view is the moment it is visible there minus the moment its
     save was acknowledged to its writer.
     """
@@ -504,7 +505,7 @@ def live_lag(args: argparse.Namespace) -> dict[str, Any]:
     for i in range(0, len(base), SAVE):
         app.recorder.insert_events(base[i : i + SAVE])
     with tempfile.TemporaryDirectory() as tmp:
-        store = SQLiteViewStore(os.path.join(tmp, "lag.db"))
+        store = open_backend(backend, args.pg_url, tmp)
         runner = ProjectionsRunner(app, store)
         reached = instrument(runner, app.name)
         runner.start()
@@ -525,6 +526,8 @@ def live_lag(args: argparse.Namespace) -> dict[str, Any]:
         used = os.times()
         runner_cpu = used.user + used.system - cpu[0].user - cpu[0].system
         runner.stop()
+        if isinstance(store, PostgresViewStore):
+            store.drop_schema()
         store.close()
     app.close()
     if not saves:
@@ -640,13 +643,14 @@ def live_lag_in_process(url: str, seconds: float, rate: int) -> dict[str, Any]:
     return {"commands_per_second": achieved, **percentiles(lags)}
 
 
-def measure_lag(args: argparse.Namespace) -> dict[str, Any]:
+def measure_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     print(
-        f"live lag at {args.rate} commands/s for {args.lag_seconds} s ...", flush=True
+        f"live lag ({backend}) at {args.rate} commands/s for {args.lag_seconds} s ...",
+        flush=True,
     )
     if args.lag_in_process:
         return live_lag_in_process(args.nats_url, args.lag_seconds, args.rate)
-    return live_lag(args)
+    return {"backend": backend, **live_lag(args, backend)}
 
 
 def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
@@ -662,8 +666,8 @@ def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
         )
     else:
         head = (
-            f"live lag ({args.writer_processes} writer processes of {args.writers} "
-            "threads): "
+            f"live lag, views on {lag.get('backend', 'sqlite')} "
+            f"({args.writer_processes} writer processes of {args.writers} threads): "
             f"{lag['commands_per_second']:.0f} commands/s "
             f"({lag['events_per_second']:.0f} events/s) achieved of {args.rate} "
             f"asked"
@@ -706,6 +710,11 @@ def main() -> None:
         "--lag-seconds", type=float, help="live lag: seconds of writing (10; quick: 3)"
     )
     parser.add_argument("--rate", type=int, default=500, help="live lag: commands/s")
+    parser.add_argument(
+        "--lag-backends",
+        default="sqlite,postgres",
+        help="live lag: the view backends to run the runner on, one after the other",
+    )
     parser.add_argument(
         "--writers", type=int, default=16, help="live lag: threads per writer process"
     )
@@ -758,8 +767,10 @@ def main() -> None:
 
     with EmbeddedNATS() as server:
         args.nats_url = server.url
+        lag_backends = [b for b in args.lag_backends.split(",") if b]
         if args.lag_only:
-            print(lag_line(measure_lag(args), args))
+            for backend in lag_backends:
+                print(lag_line(measure_lag(args, backend), args))
             return
         app = jetstream_app(server.url, args.stream)
         print(f"generating {args.events:,} events ...", flush=True)
@@ -805,15 +816,16 @@ def main() -> None:
                         f"{result['events_per_second'] / raw:.2f}",
                     )
                 )
-        lag = measure_lag(args)
+        lags = [measure_lag(args, backend) for backend in lag_backends]
 
     print()
     print(f"events: {written:,} over {max(1, written // 2600):,} projects, 5 views")
     print(f"{'workload':<50} {'events/s':>12} {'peak MB':>8} {'vs raw':>8}")
     for name, rate, mb, ratio in rows:
         print(f"{name:<50} {rate:>12} {mb:>8} {ratio:>8}")
-    print()
-    print(lag_line(lag, args))
+    for lag in lags:
+        print()
+        print(lag_line(lag, args))
 
 
 if __name__ == "__main__":

@@ -54,6 +54,12 @@ class Dialect:
     placeholder = "?"
     """A positional parameter."""
 
+    def in_list(self, name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        """A condition on a column being one of ``values`` (to follow the
+        column's name), and its parameters: ``IN (:name0, :name1 ...)``."""
+        names = {f"{name}{i}": value for i, value in enumerate(values)}
+        return "IN (" + ", ".join(f":{key}" for key in names) + ")", names
+
     def adapt_row(self, row: Sequence[Any]) -> Sequence[Any]:
         """Positional parameters adapted (see :meth:`adapt_params`)."""
         adapt = self.adapt
@@ -112,7 +118,7 @@ class Dialect:
                 pass
             elif kind == "json":
                 if isinstance(value, str):
-                    value = _json_decode(value)
+                    value = decode_json(value)
             elif kind == "at":
                 if isinstance(value, str | datetime):
                     value = _as_utc(value)
@@ -153,7 +159,7 @@ def _as_utc(value: str | datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-_json_decode = msgspec.json.Decoder().decode
+decode_json = msgspec.json.Decoder().decode
 """JSON text to Python values, as ``json.loads`` gives them (a few times faster)."""
 
 
@@ -183,7 +189,7 @@ class SQLiteDialect(Dialect):
                 continue
             if kind == "json":
                 if isinstance(value, str):
-                    out[key] = _json_decode(value)
+                    out[key] = decode_json(value)
             elif kind == "at":
                 if isinstance(value, str | datetime):
                     out[key] = _as_utc(value)
@@ -218,6 +224,11 @@ class PostgresDialect(Dialect):
 
     def adapt_row(self, row: Sequence[Any]) -> Sequence[Any]:
         return row
+
+    def in_list(self, name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        # One array parameter: the statement's text is the same whatever the
+        # number of values, so psycopg prepares it once.
+        return f"= ANY(:{name})", {name: list(values)}
 
     def qualify(self, physical: str) -> str:
         return f'"{self.schema or "public"}"."{physical}"'

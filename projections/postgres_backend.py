@@ -9,14 +9,17 @@ what the first applied.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL
+from psycopg.types.json import set_json_loads
 
-from projections.dialects import PostgresDialect
+from projections.dialects import PostgresDialect, decode_json
 from projections.sql_view import SQLView
 
 
@@ -75,8 +78,23 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
             found = {str(row["relname"]) for row in cursor.fetchall()}
         return set(self._relations) - found
 
-    def _transaction(self, *, commit: bool) -> Any:
-        return self.datastore.transaction(commit=commit)
+    @contextmanager
+    def _transaction(self, *, commit: bool) -> Iterator[Cursor[DictRow]]:
+        """A transaction; one that writes runs in psycopg's pipeline mode.
+
+        Applying a batch runs several statements per event, most of them writes
+        whose results nobody reads: in pipeline mode they are sent without
+        waiting for each reply (a read waits for what is before it), instead of
+        one network round trip each. An error still fails the transaction, at
+        the latest when the pipeline ends, before the commit.
+        """
+        with self.datastore.transaction(commit=commit) as cursor:
+            set_json_loads(decode_json, cursor)
+            if not commit:
+                yield cursor
+                return
+            with cursor.connection.pipeline():
+                yield cursor
 
     def _lock_tracking(self, cursor: Cursor[DictRow], source: str) -> int | None:
         cursor.execute(self._lock_statement, {"source": source})

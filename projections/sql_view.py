@@ -87,6 +87,11 @@ class Db:
                 self._view.insert_sql(table, tuple(columns)), [adapt(r) for r in rows]
             )
 
+    def in_list(self, name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+        """``IN (...)`` (or its backend's equivalent) for ``values``, and its
+        parameters: ``column {condition}`` in a statement."""
+        return self._dialect.in_list(name, values)
+
     def rows(
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:

@@ -3,21 +3,19 @@ of a recording's credits from them (see the package docs)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from projections.records import DecisionRecord
 from projections.sql_view import Db
+from projections.views.credits.recompute import recompute, recordings_of_sessions
 from projections.views.credits.tables import (
     ASSERTED,
     CHECKINS,
     COMPS,
     CREDITS,
-    DEFAULT_VOCABULARY,
     DELIVERABLES,
     EDIT_PASSES,
     PARTIES,
-    PERFORMING_ROLES,
     RECORDINGS,
     SESSION_ENGINEERS,
     SPLITS,
@@ -354,16 +352,10 @@ class CreditsDefinition(KindDispatchDefinition):
         for record in records:
             self.apply(db, record)
         subjects: set[str] = db.scratch.pop("subjects", set())
-        for session_id in sorted(db.scratch.pop("sessions", set())):
-            for row in db.rows(
-                "SELECT DISTINCT t.recording_id FROM {takes} t JOIN {comps} c "
-                "ON c.recording_id = t.recording_id AND c.status = 'approved' "
-                "WHERE t.session_id = :id",
-                {"id": session_id},
-            ):
-                subjects.add(row["recording_id"])
-        for subject_id in sorted(subjects):
-            self._derive(db, subject_id)
+        sessions: set[str] = db.scratch.pop("sessions", set())
+        if sessions:
+            subjects |= recordings_of_sessions(db, sessions)
+        recompute(db, subjects)
 
     @staticmethod
     def _mark(db: Db, subject_id: str) -> None:
@@ -372,234 +364,3 @@ class CreditsDefinition(KindDispatchDefinition):
     @staticmethod
     def _mark_session(db: Db, session_id: str) -> None:
         db.scratch.setdefault("sessions", set()).add(session_id)
-
-    def _derive(self, db: Db, subject_id: str) -> None:
-        """Recompute the credits of one recording (or the release) from the facts."""
-        found: dict[tuple[str, str, str], dict[str, Any]] = {}
-
-        def add(
-            party_id: str,
-            role: str,
-            source: str,
-            evidence: Iterable[str],
-            *,
-            instruments: Iterable[str] = (),
-            vocabulary: str = DEFAULT_VOCABULARY,
-            user_defined: str | None = None,
-            status: str = "derived",
-        ) -> None:
-            entry = found.setdefault(
-                (party_id, role, source),
-                {
-                    "instruments": [],
-                    "evidence": [],
-                    "vocabulary": vocabulary,
-                    "user_defined": user_defined,
-                    "status": status,
-                },
-            )
-            for item in instruments:
-                if item not in entry["instruments"]:
-                    entry["instruments"].append(item)
-            for event_id in evidence:
-                if event_id not in entry["evidence"]:
-                    entry["evidence"].append(event_id)
-
-        comps = db.rows(
-            "SELECT comp, take_ids_json, event_id FROM {comps} "
-            "WHERE recording_id = :id AND status = 'approved' ORDER BY comp",
-            {"id": subject_id},
-        )
-        sessions: dict[str, list[str]] = {}
-        checkins: dict[str, list[dict[str, Any]]] = {}
-
-        def checkins_of(session_id: str) -> list[dict[str, Any]]:
-            # Read once per derivation (nothing is written meanwhile).
-            found = checkins.get(session_id)
-            if found is None:
-                found = checkins[session_id] = db.rows(
-                    "SELECT party_id, roles_json, role_vocabulary, instruments_json, "
-                    "event_id FROM {checkins} WHERE session_id = :s ORDER BY party_id",
-                    {"s": session_id},
-                )
-            return found
-
-        takes: dict[str, dict[str, Any]] = {}
-        edits: dict[str, list[dict[str, Any]]] = {}
-        if comps:
-            # The recording's takes and edit passes in one read each (a comp's
-            # takes are the recording's own; any other is looked up alone).
-            for row in db.rows(
-                "SELECT take_id, session_id, performer_ids_json, event_id "
-                "FROM {takes} WHERE recording_id = :id",
-                {"id": subject_id},
-            ):
-                takes[row["take_id"]] = row
-            for edit in db.rows(
-                "SELECT comp, party_id, event_id FROM {edit_passes} "
-                "WHERE recording_id = :r ORDER BY comp, event_id",
-                {"r": subject_id},
-            ):
-                edits.setdefault(edit["comp"], []).append(edit)
-
-        for comp in comps:
-            for edit in edits.get(comp["comp"], ()):
-                add(
-                    edit["party_id"],
-                    "DigitalEditingEngineer",
-                    "edit",
-                    [comp["event_id"], edit["event_id"]],
-                )
-            for take_id in comp["take_ids_json"]:
-                take = takes.get(take_id) or db.row(
-                    "SELECT take_id, session_id, performer_ids_json, event_id "
-                    "FROM {takes} WHERE take_id = :id",
-                    {"id": take_id},
-                )
-                if take is None:
-                    continue
-                evidence = [comp["event_id"], take["event_id"]]
-                sessions.setdefault(take["session_id"], []).extend(evidence)
-                for party_id in take["performer_ids_json"]:
-                    checkin = next(
-                        (
-                            c
-                            for c in checkins_of(take["session_id"])
-                            if c["party_id"] == party_id
-                        ),
-                        None,
-                    )
-                    if checkin is None:
-                        add(party_id, "Musician", "performer", evidence)
-                        continue
-                    roles = [
-                        role
-                        for role in checkin["roles_json"]
-                        if role in PERFORMING_ROLES
-                    ] or ["Musician"]
-                    for role in roles:
-                        add(
-                            party_id,
-                            role,
-                            "performer",
-                            [*evidence, checkin["event_id"]],
-                            instruments=checkin["instruments_json"],
-                            vocabulary=checkin["role_vocabulary"],
-                        )
-        for session_id, evidence in sorted(sessions.items()):
-            for checkin in checkins_of(session_id):
-                for role in checkin["roles_json"]:
-                    if role not in PERFORMING_ROLES:
-                        add(
-                            checkin["party_id"],
-                            role,
-                            "session",
-                            [*evidence, checkin["event_id"]],
-                            vocabulary=checkin["role_vocabulary"],
-                        )
-            for engineer in db.rows(
-                "SELECT party_id, event_id FROM {session_engineers} "
-                "WHERE session_id = :s ORDER BY party_id",
-                {"s": session_id},
-            ):
-                add(
-                    engineer["party_id"],
-                    "RecordingEngineer",
-                    "session",
-                    [*evidence, engineer["event_id"]],
-                )
-        for deliverable in db.rows(
-            "SELECT kind, submitted_by, submitted_event_id, final_event_id "
-            "FROM {deliverables} WHERE recording_id = :id AND is_final = :yes "
-            "ORDER BY kind",
-            {"id": subject_id, "yes": True},
-        ):
-            role = (
-                "MixingEngineer"
-                if deliverable["kind"] == "mix"
-                else "MasteringEngineer"
-            )
-            add(
-                deliverable["submitted_by"],
-                role,
-                deliverable["kind"],
-                [deliverable["submitted_event_id"], deliverable["final_event_id"]],
-            )
-        for credit in db.rows(
-            "SELECT party_id, role, event_ids_json, instruments_json, "
-            "role_vocabulary, user_defined_role, status FROM {asserted} "
-            "WHERE subject_id = :id AND status <> 'retracted' "
-            "ORDER BY credits_id, credit",
-            {"id": subject_id},
-        ):
-            add(
-                credit["party_id"],
-                credit["role"],
-                "asserted",
-                credit["event_ids_json"],
-                instruments=credit["instruments_json"],
-                vocabulary=credit["role_vocabulary"],
-                user_defined=credit["user_defined_role"],
-                status=credit["status"],
-            )
-        self._write_credits(db, subject_id, found)
-
-    @staticmethod
-    def _write_credits(
-        db: Db, subject_id: str, found: dict[tuple[str, str, str], dict[str, Any]]
-    ) -> None:
-        """Make the stored credits of ``subject_id`` those ``found``, writing only
-        the rows that differ (a recomputation mostly finds what is stored)."""
-        project = subject_id.split(".")[0]
-        wanted = {
-            key: {
-                "project": project,
-                "role_vocabulary": entry["vocabulary"],
-                "user_defined_role": entry["user_defined"],
-                "instruments_json": entry["instruments"],
-                "status": entry["status"],
-                "evidence_json": entry["evidence"],
-            }
-            for key, entry in found.items()
-        }
-        stored = {
-            (row.pop("party_id"), row.pop("role"), row.pop("source")): row
-            for row in db.rows(
-                "SELECT party_id, role, source, project, role_vocabulary, "
-                "user_defined_role, instruments_json, status, evidence_json "
-                "FROM {credits} WHERE subject_id = :id",
-                {"id": subject_id},
-            )
-        }
-        stale = [key for key, row in stored.items() if wanted.get(key) != row]
-        db.executemany(
-            "DELETE FROM {credits} WHERE subject_id = :subject_id AND "
-            "party_id = :party_id AND role = :role AND source = :source",
-            [
-                {"subject_id": subject_id, "party_id": p, "role": r, "source": s}
-                for p, r, s in stale
-            ],
-        )
-        fresh = sorted(key for key, row in wanted.items() if stored.get(key) != row)
-        db.executemany(
-            "INSERT INTO {credits} (subject_id, party_id, role, source, project, "
-            "role_vocabulary, user_defined_role, instruments_json, status, "
-            "evidence_json) VALUES (:subject_id, :party_id, :role, :source, "
-            ":project, :vocabulary, :user_defined, :instruments, :status, :evidence)",
-            [
-                {
-                    "subject_id": subject_id,
-                    "party_id": party_id,
-                    "role": role,
-                    "source": source,
-                    "project": project,
-                    "vocabulary": wanted[key]["role_vocabulary"],
-                    "user_defined": wanted[key]["user_defined_role"],
-                    "instruments": _json(wanted[key]["instruments_json"]),
-                    "status": wanted[key]["status"],
-                    "evidence": _json(wanted[key]["evidence_json"]),
-                }
-                for key in fresh
-                for party_id, role, source in (key,)
-            ],
-        )
