@@ -8,31 +8,16 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
-import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 
 from session_log.jetstream import JetStreamApplicationRecorder, JetStreamFactory
 from session_log.jetstream.group_commit import GroupCommit, Message
 
 from .harness import new_factory
-
-
-@pytest.fixture
-def factory() -> Iterator[JetStreamFactory]:
-    f = new_factory("group")
-    yield f
-    f.close()
-
-
-@pytest.fixture
-def recorder(factory: JetStreamFactory) -> JetStreamApplicationRecorder:
-    r = factory.application_recorder()
-    assert isinstance(r, JetStreamApplicationRecorder)
-    return r
 
 
 def ev(oid: Any, version: int, state: bytes = b"{}") -> StoredEvent:
@@ -73,30 +58,38 @@ class Gate:
             self.after(last, messages)
         return last
 
+    def run(
+        self,
+        recorder: JetStreamApplicationRecorder,
+        saves: dict[str, list[StoredEvent]],
+    ) -> dict[str, Any]:
+        """Each save in a thread of its own: the first one's batch held at the
+        gate, the others queued behind it one by one (in order), then the gate
+        opened. Returns each save's notification ids, or its error."""
+        results: dict[str, Any] = {}
+
+        def save(name: str, events: list[StoredEvent]) -> None:
+            try:
+                results[name] = recorder.insert_events(events)
+            except Exception as error:
+                results[name] = error
+
+        threads = [threading.Thread(target=save, args=item) for item in saves.items()]
+        threads[0].start()
+        self.wait_for(lambda: len(self.batches) == 1)
+        for queued, thread in enumerate(threads[1:], start=1):
+            thread.start()
+            self.wait_for(lambda n=queued: len(self.group._queue) == n)
+        self.open.set()
+        for thread in threads:
+            thread.join()
+        return results
+
     def wait_for(self, what: Callable[[], bool]) -> None:
         deadline = time.monotonic() + 10
         while not what():
             assert time.monotonic() < deadline, "timed out"
             time.sleep(0.005)
-
-
-def in_threads(
-    recorder: JetStreamApplicationRecorder, saves: dict[str, list[StoredEvent]]
-) -> tuple[dict[str, Any], dict[str, threading.Thread]]:
-    """Start one thread per save; returns where results land, and the threads."""
-    results: dict[str, Any] = {}
-
-    def run(name: str, events: list[StoredEvent]) -> None:
-        try:
-            results[name] = recorder.insert_events(events)
-        except Exception as error:
-            results[name] = error
-
-    threads = {
-        name: threading.Thread(target=run, args=(name, events))
-        for name, events in saves.items()
-    }
-    return results, threads
 
 
 def stored_at(
@@ -114,15 +107,7 @@ def test_saves_arriving_during_a_batch_share_the_next_one(
     group = gate.group
     oids = {name: new_id() for name in "abcd"}
     saves = {name: [ev(oid, 1), ev(oid, 2)] for name, oid in oids.items()}
-    results, threads = in_threads(recorder, saves)
-    threads["a"].start()
-    gate.wait_for(lambda: len(gate.batches) == 1)
-    for name in "bcd":
-        threads[name].start()
-    gate.wait_for(lambda: len(group._queue) == 3)
-    gate.open.set()
-    for thread in threads.values():
-        thread.join()
+    results = gate.run(recorder, saves)
 
     # One batch for a, then b, c and d together (6 messages, 3 saves).
     assert [len(batch) for batch in gate.batches] == [2, 6]
@@ -141,7 +126,6 @@ def test_saves_of_the_same_aggregate_never_share_a_batch(
     recorder: JetStreamApplicationRecorder,
 ) -> None:
     gate = Gate(recorder)
-    group = gate.group
     shared, b, c, d = (new_id() for _ in range(4))
     saves = {
         "a": [ev(new_id(), 1), ev(new_id(), 1)],
@@ -149,15 +133,7 @@ def test_saves_of_the_same_aggregate_never_share_a_batch(
         "c": [ev(c, 1), ev(shared, 1)],  # races b for version 1 of `shared`
         "d": [ev(d, 1), ev(d, 2)],
     }
-    results, threads = in_threads(recorder, saves)
-    threads["a"].start()
-    gate.wait_for(lambda: len(gate.batches) == 1)
-    for name in "bcd":
-        threads[name].start()
-        gate.wait_for(lambda n=name: len(group._queue) == "xbcd".index(n))
-    gate.open.set()
-    for thread in threads.values():
-        thread.join()
+    results = gate.run(recorder, saves)
 
     # b and d went together; c waited for the next batch and lost its race.
     subjects = [sorted(batch) for batch in gate.batches]
@@ -184,7 +160,6 @@ def test_a_conflict_in_a_shared_batch_fails_only_its_own_save(
     finally:
         other.close()
     gate = Gate(recorder)
-    group = gate.group
     b, d = new_id(), new_id()
     saves = {
         "a": [ev(new_id(), 1), ev(new_id(), 1)],
@@ -193,15 +168,7 @@ def test_a_conflict_in_a_shared_batch_fails_only_its_own_save(
         "d": [ev(d, 1), ev(d, 2)],
     }
     before = recorder.max_notification_id() or 0
-    results, threads = in_threads(recorder, saves)
-    threads["a"].start()
-    gate.wait_for(lambda: len(gate.batches) == 1)
-    for name in "bcd":
-        threads[name].start()
-    gate.wait_for(lambda: len(group._queue) == 3)
-    gate.open.set()
-    for thread in threads.values():
-        thread.join()
+    results = gate.run(recorder, saves)
 
     # a; then b+c+d refused as a whole; then each of the three alone.
     assert [len(batch) for batch in gate.batches] == [2, 6, 2, 2, 2]
@@ -218,7 +185,6 @@ def test_a_shared_batch_whose_ack_is_lost_is_resolved_by_each_save(
     recorder: JetStreamApplicationRecorder,
 ) -> None:
     gate = Gate(recorder)
-    group = gate.group
     lost: list[int] = []
 
     def lose_the_shared_ack(last: int, messages: list[Message]) -> None:
@@ -231,15 +197,7 @@ def test_a_shared_batch_whose_ack_is_lost_is_resolved_by_each_save(
     oids = {name: new_id() for name in "abc"}
     saves = {name: [ev(oid, 1), ev(oid, 2)] for name, oid in oids.items()}
     before = recorder.max_notification_id() or 0
-    results, threads = in_threads(recorder, saves)
-    threads["a"].start()
-    gate.wait_for(lambda: len(gate.batches) == 1)
-    for name in "bc":
-        threads[name].start()
-    gate.wait_for(lambda: len(group._queue) == 2)
-    gate.open.set()
-    for thread in threads.values():
-        thread.join()
+    results = gate.run(recorder, saves)
 
     assert lost == [before + 6], "the shared batch was stored, its ack dropped"
     assert len(gate.batches) == 2, "nothing was sent again"

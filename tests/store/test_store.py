@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
@@ -30,20 +29,6 @@ from session_log.jetstream.recorders import Tip
 from session_log.jetstream.subscription import JetStreamSubscription
 
 from .harness import fresh_stream_name, new_factory
-
-
-@pytest.fixture
-def factory() -> Iterator[JetStreamFactory]:
-    f = new_factory("own")
-    yield f
-    f.close()
-
-
-@pytest.fixture
-def recorder(factory: JetStreamFactory) -> JetStreamApplicationRecorder:
-    r = factory.application_recorder()
-    assert isinstance(r, JetStreamApplicationRecorder)
-    return r
 
 
 def ev(oid: Any, version: int, state: bytes = b"{}", topic: str = "t") -> StoredEvent:
