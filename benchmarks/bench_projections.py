@@ -448,7 +448,10 @@ def write_in_children(
 
 def instrument(runner: ProjectionsRunner, source: str) -> dict[str, dict[int, float]]:
     """Per view, when (``time.monotonic()``) each position became visible in it:
-    the moment the transaction that applied it returned."""
+    the moment the transaction that applied it returned. (The position reached
+    is that of the batch's last event: ``apply_events`` returns only when the
+    whole batch is applied; asking the view would add a query per batch to the
+    process measured.)"""
     reached: dict[str, dict[int, float]] = {name: {} for name in runner.names}
     for name in runner.names:
         view = runner.views[name]
@@ -458,13 +461,15 @@ def instrument(runner: ProjectionsRunner, source: str) -> dict[str, dict[int, fl
         def apply_and_time(
             events: Any,
             _apply: Any = apply,
-            _view: Any = view,
             _done: list[int] = done,
             _reached: dict[int, float] = reached[name],
         ) -> int:
             applied: int = _apply(events)
             now = time.monotonic()
-            position = _view.position(source)
+            position = max(
+                (t.notification_id for _, t in events if t.application_name == source),
+                default=_done[0],
+            )
             for p in range(_done[0] + 1, position + 1):
                 _reached[p] = now
             _done[0] = max(_done[0], position)
