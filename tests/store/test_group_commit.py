@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
+import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 
 from session_log.jetstream import JetStreamApplicationRecorder, JetStreamFactory
@@ -267,3 +268,78 @@ def test_group_commit_can_be_turned_off() -> None:
         assert recorder.insert_events([ev(oid, 1), ev(oid, 2)]) == [1, 2]
     finally:
         factory.close()
+
+
+class Interrupted(Exception):
+    """Raised in the main thread by a timer signal, as Ctrl-C would be."""
+
+
+def test_a_save_interrupted_while_queued_leaves_the_queue() -> None:
+    """Without a server: a save interrupted while it waits for the batch in
+    flight (KeyboardInterrupt in a CLI, say) leaves the queue, and later saves
+    are not left waiting for it."""
+    import signal
+
+    gate = threading.Event()
+    sent: list[list[str]] = []
+
+    def send(messages: list[Message]) -> int:
+        sent.append([subject for subject, _, _ in messages])
+        if len(sent) == 1:
+            assert gate.wait(10)
+        return 100 + len(sent)
+
+    group = GroupCommit(send, 1000)
+    first: list[int] = []
+    leader = threading.Thread(
+        target=lambda: first.append(group.commit([("s.a", b"", {}), ("s.b", b"", {})]))
+    )
+    leader.start()
+    deadline = time.monotonic() + 10
+    while not sent:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(Interrupted):
+            group.commit([("s.c", b"", {}), ("s.d", b"", {})])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert list(group._queue) == []
+    gate.set()
+    leader.join(10)
+    assert first == [101]
+    # Nothing waits for the interrupted save: the next one is sent at once.
+    assert group.commit([("s.e", b"", {}), ("s.f", b"", {})]) == 102
+    assert sent == [["s.a", "s.b"], ["s.e", "s.f"]]
+
+
+def test_a_sender_interrupted_before_sending_hands_its_batch_on() -> None:
+    """The save chosen to send the next batch stops waiting before it sends:
+    the batch goes to the next save in it, or the queue's next batch starts."""
+    from session_log.jetstream.group_commit import _Entry
+
+    group = GroupCommit(lambda messages: 0, 1000)
+    b, c, d = (_Entry([(f"s.{n}", b"", {}), (f"s.{n}2", b"", {})]) for n in "bcd")
+    group._busy = True
+    group._queue.extend([b, c])
+    with group._lock:
+        assert group._next_group() is b
+    assert b.group == [b, c]
+    group._abandon(b)
+    assert c.group == [c], "c sends its own save now"
+    assert c.done.is_set()
+    # A sender alone in its batch: the queue's next batch starts.
+    group._queue.append(d)
+    group._abandon(c)
+    assert d.group == [d]
+    assert d.done.is_set()
+    # And with nothing queued, the store is no longer busy.
+    group._abandon(d)
+    assert not group._busy

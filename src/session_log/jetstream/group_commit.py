@@ -22,6 +22,8 @@ the queued saves as one batch.
   is unknown (a timeout, a lost connection), every save gets that error and
   resolves it on its own, as it would have alone: the batch was stored whole
   or not at all.
+- A save whose thread stops waiting (KeyboardInterrupt) leaves the queue; if it
+  was chosen to send the next batch, the batch goes to the next save in it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,15 @@ class SendAlone(Exception):
 class _Entry:
     """One save waiting to be committed."""
 
-    __slots__ = ("done", "error", "group", "last_seq", "messages", "subjects")
+    __slots__ = (
+        "done",
+        "error",
+        "group",
+        "last_seq",
+        "messages",
+        "sending",
+        "subjects",
+    )
 
     def __init__(self, messages: Sequence[Message]) -> None:
         self.messages = messages
@@ -53,8 +63,9 @@ class _Entry:
         self.done = threading.Event()
         self.last_seq = 0
         self.error: BaseException | None = None
-        # Set when this entry's thread is to send the next batch.
+        # Set (under the lock) when this entry's thread is to send a batch.
         self.group: list[_Entry] | None = None
+        self.sending = False
 
     def outcome(self) -> int:
         if self.error is not None:
@@ -90,18 +101,25 @@ class GroupCommit:
         with self._lock:
             if self._busy:
                 self._queue.append(entry)
-                group = None
             else:
                 self._busy = True
-                group = [entry]
-        if group is None:
-            entry.done.wait()
+                entry.group = [entry]
+        try:
+            if entry.group is None:
+                entry.done.wait()
             group = entry.group
-        if group is not None:
-            try:
-                self._send_group(group)
-            finally:
-                self._hand_over()
+            if group is not None:
+                try:
+                    entry.sending = True
+                    self._send_group(group)
+                finally:
+                    self._hand_over()
+        except BaseException:
+            # Interrupted (KeyboardInterrupt, say) before sending: this save
+            # leaves the queue, or the batch it was to send goes to another.
+            if not entry.sending:
+                self._abandon(entry)
+            raise
         return entry.outcome()
 
     def _send_group(self, group: list[_Entry]) -> None:
@@ -138,28 +156,54 @@ class GroupCommit:
     def _hand_over(self) -> None:
         """Give the queued saves that fit one batch to the first one's thread."""
         with self._lock:
-            if not self._queue:
-                self._busy = False
+            first = self._next_group()
+        if first is not None:
+            first.done.set()
+
+    def _next_group(self) -> _Entry | None:
+        """(Under the lock.) Take the next batch's saves from the queue and make
+        the first one its sender; None, and not busy, when nothing waits."""
+        if not self._queue:
+            self._busy = False
+            return None
+        group: list[_Entry] = []
+        taken: set[str] = set()
+        passed: set[str] = set()
+        size = 0
+        left: deque[_Entry] = deque()
+        for entry in self._queue:
+            fits = size + len(entry.messages) <= self._limit
+            if fits and not (entry.subjects & taken or entry.subjects & passed):
+                group.append(entry)
+                taken |= entry.subjects
+                size += len(entry.messages)
+            else:
+                # Later saves of these subjects wait too, to keep their order.
+                passed |= entry.subjects
+                left.append(entry)
+        self._queue = left
+        group[0].group = group
+        return group[0]
+
+    def _abandon(self, entry: _Entry) -> None:
+        """A save whose thread stopped waiting: out of the queue, or, if it was
+        to send a batch, that batch handed to the next save in it (or the
+        queue's next batch started), so that no other save waits forever."""
+        with self._lock:
+            if entry in self._queue:
+                self._queue.remove(entry)
                 return
-            group: list[_Entry] = []
-            taken: set[str] = set()
-            passed: set[str] = set()
-            size = 0
-            left: deque[_Entry] = deque()
-            for entry in self._queue:
-                fits = size + len(entry.messages) <= self._limit
-                if fits and not (entry.subjects & taken or entry.subjects & passed):
-                    group.append(entry)
-                    taken |= entry.subjects
-                    size += len(entry.messages)
-                else:
-                    # Later saves of these subjects wait too, to keep their order.
-                    passed |= entry.subjects
-                    left.append(entry)
-            self._queue = left
-        first = group[0]
-        first.group = group
-        first.done.set()
+            group = entry.group
+            if group is None:
+                return  # in a batch another thread sends
+            rest = [other for other in group if other is not entry]
+            if rest:
+                rest[0].group = rest
+                first: _Entry | None = rest[0]
+            else:
+                first = self._next_group()
+        if first is not None:
+            first.done.set()
 
 
 __all__ = ["GroupCommit", "SendAlone"]
