@@ -146,9 +146,8 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
             while self.view.position(self.app_name) < after:
                 if self._is_interrupted.is_set():
                     return False
-                self._catch_up(locked, stop=after)
-                if self.view.position(self.app_name) < after:
-                    self._is_interrupted.wait(GAP_RETRY_S)
+                if not self._catch_up(locked, stop=after):
+                    self._is_interrupted.wait(GAP_RETRY_S)  # read again shortly
             while (events := inbox.take(self.batch_size)) is not None:
                 with self.processing_lock:
                     self.view.apply_events(events)
@@ -160,10 +159,10 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
             with self._inbox_lock:
                 self._inbox = None
 
-    def _catch_up(self, locked: _LockedView, *, stop: int | None) -> None:
-        if stop is not None and self.view.position(self.app_name) >= stop:
-            return
-        replay(
+    def _catch_up(self, locked: _LockedView, *, stop: int | None) -> int:
+        """Apply what the stream holds after the view's position (up to
+        ``stop``); how many events that was."""
+        return replay(
             self.app,
             locked,
             source=self.app_name,

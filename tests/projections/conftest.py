@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from pgstores import dispose, make_store
-from thinglog import ThingLog
+from thinglog import INFRA_VIEWS, ThingLog
 
-from projections import ViewStore
+from projections import ProjectionsRunner, ViewStore
+from projections.records import DecisionRecord
+from projections.sql_view import Db
+from projections.views.timeline import TimelineDefinition
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -33,3 +36,32 @@ def app() -> Iterator[ThingLog]:
         yield a
     finally:
         a.close()
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.fixture
+def poisoned_timeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timeline's code fails on notes saying "poison"."""
+    original = TimelineDefinition.apply_many
+
+    def apply_many(
+        self: TimelineDefinition, db: Db, records: Sequence[DecisionRecord]
+    ) -> None:
+        for record in records:
+            if record.field("text") == "poison":
+                raise Boom(f"cannot digest {record.event_id}")
+        original(self, db, records)
+
+    monkeypatch.setattr(TimelineDefinition, "apply_many", apply_many)
+
+
+@pytest.fixture
+def runner(app: ThingLog, store: ViewStore) -> Iterator[ProjectionsRunner]:
+    r = ProjectionsRunner(app, store, views=INFRA_VIEWS)
+    try:
+        yield r
+    finally:
+        r.stop()

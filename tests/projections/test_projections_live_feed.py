@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -27,9 +28,6 @@ from projections import (
     view_names,
 )
 from projections.live_feed import Inbox, LiveFeed
-from projections.records import DecisionRecord
-from projections.sql_view import Db
-from projections.views.timeline import TimelineDefinition
 
 
 def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -64,15 +62,6 @@ def handed(runner: ProjectionsRunner) -> dict[str, list[int]]:
 
         view.apply_events = apply_and_note  # type: ignore[method-assign]
     return seen
-
-
-@pytest.fixture
-def runner(app: ThingLog, store: ViewStore) -> Iterator[ProjectionsRunner]:
-    r = ProjectionsRunner(app, store, views=INFRA_VIEWS)
-    try:
-        yield r
-    finally:
-        r.stop()
 
 
 def test_every_event_reaches_every_view_once_in_order(
@@ -130,26 +119,6 @@ def test_each_notification_is_read_and_decoded_once_for_all_views(
     assert set(selected) == set(range(1, last + 1))
     assert set(selected.values()) == {1}
     assert decoded == selected
-
-
-class Boom(Exception):
-    pass
-
-
-@pytest.fixture
-def poisoned_timeline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The timeline's code fails on notes saying "poison"."""
-    original = TimelineDefinition.apply_many
-
-    def apply_many(
-        self: TimelineDefinition, db: Db, records: Sequence[DecisionRecord]
-    ) -> None:
-        for record in records:
-            if record.field("text") == "poison":
-                raise Boom(f"cannot digest {record.event_id}")
-        original(self, db, records)
-
-    monkeypatch.setattr(TimelineDefinition, "apply_many", apply_many)
 
 
 @pytest.mark.usefixtures("poisoned_timeline")
@@ -230,82 +199,85 @@ def test_view_rebuilt_while_live_converges(
         assert runner.view(name).dump() == clean_replay(app, store, name)
 
 
-def test_view_behind_the_feed_reads_the_gap_itself_before_joining(
-    app: ThingLog, store: ViewStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class GapRun:
+    """A timeline joining the feed with a gap to read first (see ``gap_run``)."""
+
+    runner: ProjectionsRunner
+    seen: dict[str, list[int]]
+    gap: list[int]
+    short: list[int]
+    last: int
+
+
+@contextmanager
+def gap_run(
+    app: ThingLog,
+    store: ViewStore,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    short_read: bool = False,
+) -> Iterator[GapRun]:
+    """The decision log follows the feed; the timeline catches up, then events
+    are written (and handed on by the feed) before it joins: it must read that
+    gap itself. With ``short_read``, its first read of the gap finds nothing,
+    as when a stream replica that is behind answers."""
     story(app, n=2)
-    runner = ProjectionsRunner(app, store, views=INFRA_VIEWS)
+    run = GapRun()
+    run.runner = runner = ProjectionsRunner(app, store, views=INFRA_VIEWS)
     runner.start_view("decision_log")
     until(lambda: all_live(runner))
-    gap: list[int] = []
+    run.gap, run.short = [], []
     catch_up = ViewRunner._catch_up
 
-    def catch_up_then_fall_behind(
-        self: ViewRunner, locked: Any, *, stop: int | None
-    ) -> None:
-        catch_up(self, locked, stop=stop)
-        if self.view.view_name == "timeline" and stop is None and not gap:
+    def catch_up_with_a_gap(self: ViewRunner, locked: Any, *, stop: int | None) -> int:
+        timeline = self.view.view_name == "timeline"
+        if timeline and short_read and stop is not None and not run.short:
+            run.short.append(stop)
+            return 0  # the read of the gap found nothing
+        applied = catch_up(self, locked, stop=stop)
+        if timeline and stop is None and not run.gap:
             # Written after the timeline caught up, before it joins the feed,
             # and handed on by the feed (to the decision log) meanwhile.
-            gap.append(story(app, project="gap", n=2))
-            until(lambda: (runner.feed.position or 0) >= gap[0])
+            run.gap.append(story(app, project="gap", n=2))
+            until(lambda: (runner.feed.position or 0) >= run.gap[0])
+        return applied
 
-    monkeypatch.setattr(ViewRunner, "_catch_up", catch_up_then_fall_behind)
-    seen = handed(runner)
+    monkeypatch.setattr(ViewRunner, "_catch_up", catch_up_with_a_gap)
+    run.seen = handed(runner)
     try:
         runner.start_view("timeline")
         until(lambda: all_live(runner))
-        last = story(app, project="ep", n=2)
-        runner.wait(last, timeout=10)
-        assert gap
-        before = runner.view("decision_log").position(app.name) - len(
+        run.last = story(app, project="ep", n=2)
+        runner.wait(run.last, timeout=10)
+        assert run.gap
+        yield run
+    finally:
+        runner.stop()
+
+
+def test_view_behind_the_feed_reads_the_gap_itself_before_joining(
+    app: ThingLog, store: ViewStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with gap_run(app, store, monkeypatch) as run:
+        seen, last = run.seen, run.last
+        before = run.runner.view("decision_log").position(app.name) - len(
             seen["decision_log"]
         )
         assert seen["timeline"] == list(range(1, last + 1))
         assert seen["decision_log"] == list(range(before + 1, last + 1))
         for name in INFRA_VIEWS:
-            assert runner.view(name).dump() == clean_replay(app, store, name)
-    finally:
-        runner.stop()
+            assert run.runner.view(name).dump() == clean_replay(app, store, name)
 
 
 def test_a_gap_read_that_ends_short_is_read_again(
     app: ThingLog, store: ViewStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # As when a stream replica that is behind answers: the first read of the gap
-    # gives nothing. Taking from the feed then would skip the gap's events.
-    story(app, n=2)
-    runner = ProjectionsRunner(app, store, views=INFRA_VIEWS)
-    runner.start_view("decision_log")
-    until(lambda: all_live(runner))
-    gap: list[int] = []
-    short: list[int] = []
-    catch_up = ViewRunner._catch_up
-
-    def catch_up_with_a_short_read(
-        self: ViewRunner, locked: Any, *, stop: int | None
-    ) -> None:
-        if self.view.view_name == "timeline" and stop is not None and not short:
-            short.append(stop)
-            return  # the read of the gap found nothing
-        catch_up(self, locked, stop=stop)
-        if self.view.view_name == "timeline" and stop is None and not gap:
-            gap.append(story(app, project="gap", n=2))
-            until(lambda: (runner.feed.position or 0) >= gap[0])
-
-    monkeypatch.setattr(ViewRunner, "_catch_up", catch_up_with_a_short_read)
-    seen = handed(runner)
-    try:
-        runner.start_view("timeline")
-        until(lambda: all_live(runner))
-        last = story(app, project="ep", n=2)
-        runner.wait(last, timeout=10)
-        assert gap
-        assert short
-        assert seen["timeline"] == list(range(1, last + 1))
-        assert runner.view("timeline").dump() == clean_replay(app, store, "timeline")
-    finally:
-        runner.stop()
+    # Taking from the feed after a short read of the gap would skip its events.
+    with gap_run(app, store, monkeypatch, short_read=True) as run:
+        assert run.short
+        assert run.seen["timeline"] == list(range(1, run.last + 1))
+        timeline = run.runner.view("timeline").dump()
+        assert timeline == clean_replay(app, store, "timeline")
 
 
 def test_view_too_far_behind_leaves_catches_up_and_rejoins(

@@ -4,7 +4,6 @@ poison events. Every test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -17,18 +16,6 @@ from projections import (
     SQLView,
     ViewStore,
 )
-from projections.records import DecisionRecord
-from projections.sql_view import Db
-from projections.views.timeline import TimelineDefinition
-
-
-@pytest.fixture
-def runner(app: ThingLog, store: ViewStore) -> Iterator[ProjectionsRunner]:
-    r = ProjectionsRunner(app, store, views=INFRA_VIEWS)
-    try:
-        yield r
-    finally:
-        r.stop()
 
 
 def test_catch_up_then_live_equals_clean_replay(
@@ -115,26 +102,6 @@ def test_lag_per_view(app: ThingLog, store: ViewStore) -> None:
         assert (status.position, status.head, status.lag) == (last, last, 0)
     finally:
         runner.stop()
-
-
-class Boom(Exception):
-    pass
-
-
-@pytest.fixture
-def poisoned_timeline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The timeline's code fails on notes saying "poison"."""
-    original = TimelineDefinition.apply_many
-
-    def apply_many(
-        self: TimelineDefinition, db: Db, records: Sequence[DecisionRecord]
-    ) -> None:
-        for record in records:
-            if record.field("text") == "poison":
-                raise Boom(f"cannot digest {record.event_id}")
-        original(self, db, records)
-
-    monkeypatch.setattr(TimelineDefinition, "apply_many", apply_many)
 
 
 @pytest.mark.usefixtures("poisoned_timeline")
