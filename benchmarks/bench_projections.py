@@ -213,8 +213,12 @@ def store_read(app: SessionLog, count: int) -> float:
 
 
 def open_backend(backend: str, pg_url: str, tmp: str) -> ViewStore:
-    if backend == "sqlite":
+    """``sqlite``, ``sqlite:commit`` (WAL checkpoints in the commits, as SQLite
+    does by default, instead of the store's checkpoint thread) or ``postgres``."""
+    if backend in ("sqlite", "sqlite:thread"):
         return SQLiteViewStore(os.path.join(tmp, "views.db"))
+    if backend == "sqlite:commit":
+        return SQLiteViewStore(os.path.join(tmp, "views.db"), checkpoints="commit")
     from urllib.parse import urlparse
 
     parsed = urlparse(pg_url)
@@ -476,7 +480,24 @@ def instrument(runner: ProjectionsRunner, source: str) -> dict[str, dict[int, fl
             return applied
 
         view.apply_events = apply_and_time  # type: ignore[method-assign]
+    # Where the feed stands: the moment each position was read, decoded and
+    # handed to the views' inboxes (the first stage of every view's lag).
+    handed: dict[int, float] = {}
+    dispatch = runner.feed._dispatch
+
+    def dispatch_and_time(run: Any, batch: Any) -> bool:
+        now = time.monotonic()
+        for _, tracking in batch:
+            handed[tracking.notification_id] = now
+        return dispatch(run, batch)
+
+    runner.feed._dispatch = dispatch_and_time  # type: ignore[method-assign]
+    reached[FEED] = handed
     return reached
+
+
+FEED = "(feed)"
+"""Live lag: the stage that reads and decodes for every view, reported apart."""
 
 
 WARMUP_S = 1.0
@@ -538,6 +559,7 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     if not saves:
         return {"error": "; ".join(errors) or "nothing written"}
     acked = {p: ack for _due, _sent, ack, ids in saves for p in ids}
+    handed = reached.pop(FEED)
     lags = [
         (at - acked[p]) * 1000
         for name in reached
@@ -545,6 +567,12 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         if p in acked
     ]
     missing = len(acked) * len(reached) - len(lags)
+    stages = {
+        name: percentiles(
+            [(at - acked[p]) * 1000 for p, at in times.items() if p in acked]
+        )
+        for name, times in {FEED: handed, **reached}.items()
+    }
     # The same, leaving out saves due in the first WARMUP_S (the writer
     # threads starting together, the first saves of each connection).
     steady = {
@@ -577,6 +605,7 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         "runner_cores": runner_cpu / seconds,
         **percentiles(lags),
         **{f"steady_{key}": value for key, value in steady_lags.items()},
+        "stages": stages,
     }
 
 
@@ -638,6 +667,7 @@ def live_lag_in_process(url: str, seconds: float, rate: int) -> dict[str, Any]:
         watcher.join()
         runner.stop()
         store.close()
+    reached.pop(FEED)
     lags = [
         (reached[name][p] - seen_at[p]) * 1000
         for name in reached
@@ -690,6 +720,11 @@ def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
             f"\n  runner process: {lag['runner_cpu_ms_per_event']:.2f} ms CPU per "
             f"event, {lag['runner_cores']:.2f} cores"
         )
+        if lag.get("stages"):
+            line += "\n  p50/p99 ms by stage: " + ", ".join(
+                f"{name} {each.get('p50_ms', 0):.0f}/{each.get('p99_ms', 0):.0f}"
+                for name, each in lag["stages"].items()
+            )
         if lag["commands_per_second"] < 0.95 * args.rate:
             line += "\n  the writer fell short of the asked rate"
         if lag["missing"]:
@@ -718,7 +753,11 @@ def main() -> None:
     parser.add_argument(
         "--lag-backends",
         default="sqlite,postgres",
-        help="live lag: the view backends to run the runner on, one after the other",
+        help=(
+            "live lag: the view backends to run the runner on, one after the other "
+            "(sqlite, postgres; sqlite:commit checkpoints SQLite's WAL in the "
+            "commits, as before the store's checkpoint thread)"
+        ),
     )
     parser.add_argument(
         "--writers", type=int, default=16, help="live lag: threads per writer process"

@@ -5,7 +5,9 @@ has its own tables, its own tracking table ``<view>_tracking`` and its own failu
 table. The file runs in WAL mode (readers never block the writer) with
 ``synchronous=NORMAL``: a power loss may forget the last commits of a view, but
 never separates a view's rows from its tracking position, so the view resumes
-consistently and catches up again. Each connection has a 16 MiB page cache
+consistently and catches up again. The WAL is checkpointed by a thread of the
+store (:mod:`projections.checkpoints`), not by the views' commits. Each
+connection has a 16 MiB page cache
 (SQLite's default is 2 MiB): applying events reads back the rows it updates. A
 rebuild into PostgreSQL stages its views in a scratch file of its own
 (``durable=False``: ``synchronous=OFF``, 64 MiB cache), deleted afterwards.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from eventsourcing.persistence import InterfaceError
 from eventsourcing.sqlite import (
@@ -27,12 +29,15 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
+from projections.checkpoints import Checkpointer, connection_settings
 from projections.dialects import SQLiteDialect
 from projections.sql_view import SQLView
 
 
 class _ViewConnectionPool(SQLiteConnectionPool):
     durable = True
+    checkpointed = False
+    """The WAL is checkpointed by the store's :class:`Checkpointer` thread."""
 
     def _create_connection(self) -> SQLiteConnection:
         # As eventsourcing's pool does, with a statement cache (STATEMENT_CACHE).
@@ -59,6 +64,9 @@ class _ViewConnectionPool(SQLiteConnectionPool):
         if self.durable:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            if self.checkpointed:
+                for statement in connection_settings():
+                    cursor.execute(statement)
         else:
             # A scratch database (a rebuild's staging file): nothing to lose.
             cursor.execute("PRAGMA synchronous=OFF")
@@ -66,6 +74,10 @@ class _ViewConnectionPool(SQLiteConnectionPool):
         cursor.execute("PRAGMA foreign_keys=OFF")
         return connection
 
+
+Checkpoints = Literal["thread", "commit"]
+CHECKPOINTS: tuple[str, ...] = ("thread", "commit")
+"""Who checkpoints a durable view file's WAL (see :class:`ViewsSQLiteDatastore`)."""
 
 STATEMENT_CACHE = 1024
 """Prepared statements kept per connection. eventsourcing opens its connections
@@ -89,6 +101,10 @@ class ViewsSQLiteDatastore(SQLiteDatastore):
     ``durable=False`` is for scratch files only (``synchronous=OFF``, a bigger page
     cache): a rebuild stages its views in one, and a crashed rebuild is simply
     started again.
+
+    ``checkpoints``: ``"thread"`` (the default for a durable file) checkpoints the
+    WAL from a thread of its own (:mod:`projections.checkpoints`); ``"commit"``
+    leaves it to SQLite, in the commit that takes the WAL past 1,000 pages.
     """
 
     def __init__(
@@ -98,7 +114,12 @@ class ViewsSQLiteDatastore(SQLiteDatastore):
         pool_size: int = 5,
         lock_timeout: int = 30,
         durable: bool = True,
+        checkpoints: Checkpoints = "thread",
     ):
+        self.checkpointer: Checkpointer | None = None
+        if checkpoints not in CHECKPOINTS:
+            msg = f"checkpoints must be one of {CHECKPOINTS}, not {checkpoints!r}"
+            raise ValueError(msg)
         super().__init__(db_name, pool_size=pool_size, lock_timeout=lock_timeout)
         self.pool.close()
         self.pool = _ViewConnectionPool(
@@ -108,6 +129,16 @@ class ViewsSQLiteDatastore(SQLiteDatastore):
             lock_timeout=lock_timeout,
         )
         self.pool.durable = durable
+        if durable and checkpoints == "thread" and not self.pool.is_sqlite_memory_mode:
+            self.pool.checkpointed = True
+            self.checkpointer = Checkpointer(db_name)
+
+    def close(self) -> None:
+        checkpointer = getattr(self, "checkpointer", None)
+        if checkpointer is not None:
+            checkpointer.stop()
+        if hasattr(self, "pool"):  # not when the constructor refused its arguments
+            super().close()
 
 
 class SQLiteView(SQLView, SQLiteTrackingRecorder):

@@ -23,7 +23,7 @@ from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
 from projections.catalog import view_type
 from projections.schema import check_name, check_prefix
 from projections.sql_view import SQLView
-from projections.sqlite_backend import SQLiteView, ViewsSQLiteDatastore
+from projections.sqlite_backend import Checkpoints, SQLiteView, ViewsSQLiteDatastore
 
 if TYPE_CHECKING:
     from projections.postgres_backend import PostgresView
@@ -169,14 +169,20 @@ class SQLiteViewStore(ViewStore):
     backend = "sqlite"
 
     def __init__(
-        self, path: str, *, prefix: str = "", pool_size: int = 5, durable: bool = True
+        self,
+        path: str,
+        *,
+        prefix: str = "",
+        pool_size: int = 5,
+        durable: bool = True,
+        checkpoints: Checkpoints = "thread",
     ) -> None:
         super().__init__(prefix)
         if path == ":memory:":
             path = f"file:views-{uuid.uuid4().hex}?mode=memory&cache=shared"
         self.path = path
         self.datastore = ViewsSQLiteDatastore(
-            path, pool_size=pool_size, durable=durable
+            path, pool_size=pool_size, durable=durable, checkpoints=checkpoints
         )
 
     def _construct(self, name: str, namespace: str, *, with_indexes: bool) -> SQLView:
