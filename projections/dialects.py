@@ -60,6 +60,11 @@ class Dialect:
         names = {f"{name}{i}": value for i, value in enumerate(values)}
         return "IN (" + ", ".join(f":{key}" for key in names) + ")", names
 
+    def json_append(self, column: str, name: str) -> str:
+        """An expression: JSON array ``column`` with text parameter ``name``
+        appended (so a handler appends without reading the row first)."""
+        raise NotImplementedError
+
     def adapt_row(self, row: Sequence[Any]) -> Sequence[Any]:
         """Positional parameters adapted (see :meth:`adapt_params`)."""
         adapt = self.adapt
@@ -204,6 +209,9 @@ class SQLiteDialect(Dialect):
             return int(value)
         return value
 
+    def json_append(self, column: str, name: str) -> str:
+        return f"json_insert({column}, '$[#]', :{name})"
+
 
 class PostgresDialect(Dialect):
     name = "postgres"
@@ -224,6 +232,9 @@ class PostgresDialect(Dialect):
 
     def adapt_row(self, row: Sequence[Any]) -> Sequence[Any]:
         return row
+
+    def json_append(self, column: str, name: str) -> str:
+        return f"({column}::jsonb || jsonb_build_array(:{name}::text))::json"
 
     def in_list(self, name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
         # One array parameter: the statement's text is the same whatever the

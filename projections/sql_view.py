@@ -92,6 +92,10 @@ class Db:
         parameters: ``column {condition}`` in a statement."""
         return self._dialect.in_list(name, values)
 
+    def json_append(self, column: str, name: str) -> str:
+        """SQL for JSON array ``column`` with text parameter ``name`` appended."""
+        return self._dialect.json_append(column, name)
+
     def rows(
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:

@@ -342,6 +342,35 @@ def test_recording_credits(demo: ProjectionsRunner, demo_app: SessionLog) -> Non
         assert set(c.evidence) <= stored
 
 
+def test_an_asserted_credit_names_its_assertion_and_every_change(
+    demo: ProjectionsRunner, demo_app: SessionLog
+) -> None:
+    # From the stream: each credit asserted on Harbour Lights (by credits
+    # aggregate and credit key), with the events that asserted and changed it.
+    asserted: dict[tuple[str, str], tuple[str, str, list[str]]] = {}
+    for n in demo_app.recorder.select_notifications(1, 10_000):
+        event = demo_app.mapper.to_domain_event(n)
+        kind = type(event).__name__
+        payload = getattr(event, "payload", None)
+        if getattr(payload, "subject_id", None) != rec("harbour-lights"):
+            continue
+        key = (n.originator_id, payload.credit)
+        event_id = f"{n.originator_id}@{n.originator_version}"
+        if kind == "CreditAsserted":
+            asserted[key] = (payload.party_id, payload.role, [event_id])
+        elif kind in ("CreditConfirmed", "CreditDisputed", "CreditRetracted"):
+            asserted[key][2].append(event_id)
+    # The 18 credits of HARBOUR_LIGHTS with an "asserted" source, each confirmed.
+    assert len(asserted) == 18
+    assert all(len(events) == 2 for _, _, events in asserted.values())
+    merged = {
+        (c.party_id, c.role): set(c.evidence)
+        for c in demo.credits.merged_credits(subject_id=rec("harbour-lights"))
+    }
+    for party_id, role, events in asserted.values():
+        assert set(events) <= merged[(party_id, role)], (party_id, role)
+
+
 def test_disputed_credits_resolved(demo: ProjectionsRunner) -> None:
     # June disputed her backing vocal credit on Northbound (she did not sing on it):
     # retracted, and no take of hers is in Northbound's comps.

@@ -293,18 +293,14 @@ class CreditsDefinition(KindDispatchDefinition):
             "CreditDisputed": "disputed",
             "CreditRetracted": "retracted",
         }[r.kind]
-        row = db.row(
-            "SELECT event_ids_json FROM {asserted} WHERE credits_id = :id "
-            "AND credit = :credit",
-            {"id": r.aggregate_id, "credit": p.credit},
-        )
-        events = [*(row["event_ids_json"] if row else []), r.event_id]
+        # Appended in the statement: no read (a round trip on PostgreSQL).
         db.execute(
-            "UPDATE {asserted} SET status = :status, event_ids_json = :events "
+            "UPDATE {asserted} SET status = :status, event_ids_json = "
+            f"{db.json_append('event_ids_json', 'event')} "
             "WHERE credits_id = :id AND credit = :credit",
             {
                 "status": status,
-                "events": _json(events),
+                "event": r.event_id,
                 "id": r.aggregate_id,
                 "credit": p.credit,
             },
