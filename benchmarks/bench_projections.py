@@ -74,6 +74,7 @@ from projections import (  # noqa: E402
     rebuild_views,
     view_names,
 )
+from projections.replay import head  # noqa: E402
 from session_log import commands as cmd  # noqa: E402
 from session_log.application import SessionLog  # noqa: E402
 from session_log.demo import DEMO_PROJECT, load_demo  # noqa: E402
@@ -542,10 +543,14 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         ):
             time.sleep(0.01)
         cpu = [os.times()]
+        before = head(app)
+        burst: dict[str, float] = {"started": time.monotonic()}
 
         def settle() -> None:  # the views hold what the writers saved in bulk
             runner.wait(timeout=300)
             cpu[0] = os.times()
+            burst["seconds"] = time.monotonic() - burst["started"]
+            burst["events"] = head(app) - before
 
         started, saves, errors = write_in_children(args, stream, tmp, settle)
         runner.wait(timeout=120)
@@ -606,6 +611,8 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         **percentiles(lags),
         **{f"steady_{key}": value for key, value in steady_lags.items()},
         "stages": stages,
+        "burst_events": burst.get("events", 0),
+        "burst_seconds": burst.get("seconds", 0.0),
     }
 
 
@@ -720,6 +727,12 @@ def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
             f"\n  runner process: {lag['runner_cpu_ms_per_event']:.2f} ms CPU per "
             f"event, {lag['runner_cores']:.2f} cores"
         )
+        if lag.get("burst_events"):
+            line += (
+                f"\n  before the clock: {lag['burst_events']:,.0f} events saved in "
+                f"bulk, held by every view {lag['burst_seconds']:.1f} s after the "
+                "writers started"
+            )
         if lag.get("stages"):
             line += "\n  p50/p99 ms by stage: " + ", ".join(
                 f"{name} {each.get('p50_ms', 0):.0f}/{each.get('p99_ms', 0):.0f}"

@@ -14,9 +14,15 @@ tracked one before it takes from the inbox. Events at or before a view's
 position are ignored by the view (``SQLView.apply_events``), so a view ahead of
 the feed (a rebuild swapped in) simply skips them.
 
-An inbox that falls too far behind (``max_pending`` events) is closed as
-*overflowed*: the view leaves, catches up by itself from its tracked position
-and joins again, instead of the feed holding an unbounded backlog for it.
+An inbox holds at most ``max_pending`` events. When one is full (a burst: an
+import, views restarting on a backlog), the feed waits for its view to take
+from it, so every view keeps the one shared read and decode instead of each
+reading the stream by itself; the slowest view sets the pace, the others run
+at most ``max_pending`` events ahead of it. A view that takes nothing for
+``stall_s`` seconds while its inbox is full (held still by a rebuild's swap,
+say) is closed as *overflowed*: it leaves, catches up by itself from its
+tracked position and joins again, instead of holding up the other views or
+the feed holding an unbounded backlog for it.
 
 The feed's subscription runs while at least one view has joined: the first
 join starts it from that view's position, the last leave stops it.
@@ -25,6 +31,7 @@ join starts it from that view's position, the last leave stops it.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +45,9 @@ from projections.replay import decode, head
 NUDGE_INTERVAL = 0.25
 """Seconds between checks that the feed makes progress while the stream grows."""
 
+STALL_S = 2.0
+"""Seconds a view may take nothing from its full inbox before it is overflowed."""
+
 Delivered = tuple[Any, Tracking]
 """A decoded event (its record when one could be made) with its position."""
 
@@ -45,26 +55,35 @@ Delivered = tuple[Any, Tracking]
 class Inbox:
     """Decoded events waiting for one view, in stream order."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, stall_s: float = STALL_S) -> None:
         self.limit = limit
+        self.stall_s = stall_s
         self._changed = threading.Condition()
         self._events: deque[Delivered] = deque()
         self._ended = False
+        self._taken_at = time.monotonic()
         self.overflowed = False
         """The view fell more than ``limit`` events behind and must catch up."""
         self.error: BaseException | None = None
         """Why the feed ended, if it failed."""
 
     def put(self, batch: Sequence[Delivered]) -> bool:
-        """Add ``batch`` (False once the inbox has ended or just overflowed)."""
+        """Add ``batch``, waiting while the inbox is full and its view takes from
+        it (False once the inbox has ended, or overflowed: its view took nothing
+        for ``stall_s`` seconds while it was full)."""
         with self._changed:
+            while not self._ended and self._events:
+                if len(self._events) + len(batch) <= self.limit:
+                    break
+                stalled = time.monotonic() - self._taken_at
+                if stalled >= self.stall_s:
+                    self.overflowed = True
+                    self._ended = True
+                    self._events.clear()
+                    self._changed.notify_all()
+                    return False
+                self._changed.wait(self.stall_s - stalled)
             if self._ended:
-                return False
-            if len(self._events) + len(batch) > self.limit:
-                self.overflowed = True
-                self._ended = True
-                self._events.clear()
-                self._changed.notify_all()
                 return False
             self._events.extend(batch)
             self._changed.notify_all()
@@ -93,7 +112,10 @@ class Inbox:
             if not self._events:
                 return None
             count = min(limit, len(self._events))
-            return [self._events.popleft() for _ in range(count)]
+            taken = [self._events.popleft() for _ in range(count)]
+            self._taken_at = time.monotonic()
+            self._changed.notify_all()  # room for a feed waiting to put
+            return taken
 
     def __len__(self) -> int:
         return len(self._events)
@@ -105,7 +127,8 @@ class LiveFeed:
     ``source`` names the stream in the events' tracking (default: the
     application's name). ``batch_size`` caps the events decoded and handed out
     together; ``max_pending`` the events an inbox may hold (default: twenty
-    batches, at least 10,000).
+    batches, at least 10,000); ``stall_s`` how long a view may take nothing
+    from its full inbox before it is overflowed.
     """
 
     def __init__(
@@ -115,11 +138,13 @@ class LiveFeed:
         source: str | None = None,
         batch_size: int = 500,
         max_pending: int | None = None,
+        stall_s: float = STALL_S,
     ) -> None:
         self.app = app
         self.source = source or app.name
         self.batch_size = batch_size
         self.max_pending = max_pending or max(20 * batch_size, 10_000)
+        self.stall_s = stall_s
         self._lock = threading.Lock()
         self._current: _Run | None = None
         self._runs: list[_Run] = []
@@ -149,7 +174,7 @@ class LiveFeed:
                 self._runs = [r for r in self._runs if r.is_alive()]
                 run = self._current = _Run(self, gt=position)
                 self._runs.append(run)
-            inbox = Inbox(self.max_pending)
+            inbox = Inbox(self.max_pending, self.stall_s)
             run.members.add(inbox)
             return inbox, run.position
 

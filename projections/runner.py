@@ -155,6 +155,7 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
                 raise inbox.error
             return inbox.overflowed and not self._is_interrupted.is_set()
         finally:
+            inbox.close()  # a feed waiting for room in it goes on at once
             self.feed.leave(inbox)
             with self._inbox_lock:
                 self._inbox = None

@@ -284,6 +284,7 @@ def test_view_too_far_behind_leaves_catches_up_and_rejoins(
     app: ThingLog, store: ViewStore, runner: ProjectionsRunner
 ) -> None:
     runner.feed.max_pending = 5
+    runner.feed.stall_s = 0.2  # the timeline, held still, takes nothing
     joins: Counter[str] = Counter()
     join = runner.feed.join
 
@@ -294,9 +295,18 @@ def test_view_too_far_behind_leaves_catches_up_and_rejoins(
     runner.feed.join = counting_join  # type: ignore[method-assign]
     runner.start()
     until(lambda: all_live(runner))
-    with runner.runners["timeline"].processing_lock:  # the timeline stands still
-        last = story(app, n=4)  # more than 5 events
-        runner.wait(last, timeout=10, views=["decision_log"])
+    timeline = runner.runners["timeline"]
+    with timeline.processing_lock:  # the timeline stands still
+        # Its inbox takes what comes while it holds little; then, full and
+        # taken from no more, it holds the feed up for stall_s and overflows.
+        inbox = timeline._inbox
+        assert inbox is not None
+        for k in range(10):
+            last = story(app, project=f"alb{k}", n=4)  # more than 5 events each
+            runner.wait(last, timeout=10, views=["decision_log"])
+            if inbox.overflowed:
+                break
+        assert inbox.overflowed
         assert runner.view("timeline").position(app.name) == 0
     runner.wait(last, timeout=10)
     until(lambda: all_live(runner))
@@ -375,3 +385,90 @@ def test_a_view_runner_alone_has_a_feed_of_its_own(
     assert threading.active_count() <= before
     assert isinstance(alone.feed, LiveFeed)
     assert alone.feed.position is None
+
+
+def delivered(*positions: int) -> list[tuple[Any, Tracking]]:
+    return [(None, Tracking("app", p)) for p in positions]
+
+
+def test_a_full_inbox_holds_the_feed_until_its_view_takes() -> None:
+    inbox = Inbox(limit=2, stall_s=5.0)
+    assert inbox.put(delivered(1, 2))
+    put: list[bool] = []
+    feed = threading.Thread(target=lambda: put.append(inbox.put(delivered(3))))
+    feed.start()
+    time.sleep(0.1)
+    assert feed.is_alive()  # waiting for room, not overflowing
+    assert [t.notification_id for _, t in inbox.take(1) or []] == [1]
+    feed.join(timeout=5)
+    assert put == [True]
+    assert not inbox.overflowed
+    assert [t.notification_id for _, t in inbox.take(10) or []] == [2, 3]
+
+
+def test_a_full_inbox_whose_view_takes_nothing_overflows_after_stall_s() -> None:
+    inbox = Inbox(limit=2, stall_s=0.2)
+    assert inbox.put(delivered(1, 2))
+    started = time.monotonic()
+    assert not inbox.put(delivered(3))
+    assert time.monotonic() - started >= 0.15
+    assert inbox.overflowed
+    assert inbox.take(10) is None  # dropped: the view catches up by itself
+
+
+def test_closing_an_inbox_releases_a_feed_waiting_for_room() -> None:
+    inbox = Inbox(limit=1, stall_s=30.0)
+    assert inbox.put(delivered(1))
+    put: list[bool] = []
+    feed = threading.Thread(target=lambda: put.append(inbox.put(delivered(2))))
+    feed.start()
+    time.sleep(0.05)
+    inbox.close()
+    feed.join(timeout=5)
+    assert put == [False]
+    assert not inbox.overflowed
+
+
+def test_an_empty_inbox_takes_a_batch_bigger_than_its_limit() -> None:
+    inbox = Inbox(limit=2, stall_s=0.1)
+    assert inbox.put(delivered(1, 2, 3))
+    assert len(inbox) == 3
+
+
+def test_a_burst_beyond_an_inbox_is_shared_by_a_slow_view(
+    app: ThingLog,
+    store: ViewStore,
+    runner: ProjectionsRunner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The timeline applies slowly; a burst far beyond its inbox makes the feed
+    # wait for it instead of overflowing it (which would have it read and
+    # decode the stream again by itself).
+    runner.feed.max_pending = 3
+    runner.feed.batch_size = 3  # the burst comes to the inboxes in many batches
+    joins: Counter[str] = Counter()
+    join = runner.feed.join
+
+    def counting_join(position: int) -> tuple[Inbox, int]:
+        joins[threading.current_thread().name] += 1
+        return join(position)
+
+    runner.feed.join = counting_join  # type: ignore[method-assign]
+    timeline = runner.view("timeline")
+    apply = timeline.apply_events
+
+    def slow_apply(events: Sequence[tuple[Any, Tracking]]) -> int:
+        time.sleep(0.02)
+        result: int = apply(events)
+        return result
+
+    monkeypatch.setattr(timeline, "apply_events", slow_apply)
+    runner.start()
+    until(lambda: all_live(runner))
+    last = 0
+    for k in range(6):
+        last = story(app, project=f"burst{k}", n=3)
+    runner.wait(last, timeout=30)
+    assert joins == {"view-timeline": 1, "view-decision_log": 1}  # none overflowed
+    for name in INFRA_VIEWS:
+        assert runner.view(name).dump() == clean_replay(app, store, name)
