@@ -695,6 +695,55 @@ def measure_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     return {"backend": backend, **live_lag(args, backend)}
 
 
+def restart_on_backlog(args: argparse.Namespace, backend: str) -> list[str]:
+    """Views stopped at the demo album while ``--backlog`` events are written,
+    then started again: how fast every view holds the backlog, with the views
+    joining the feed together (``ProjectionsRunner.start``, one read and decode
+    of the backlog) against each catching up by itself (``start_view`` per
+    view, the way before), each on its own copy of the stopped views."""
+    print(f"restart on a backlog ({backend}) ...", flush=True)
+    stream = f"bench_restart_{uuid.uuid4().hex[:6]}"
+    app = jetstream_app(args.nats_url, stream)
+    base = template()
+    for i in range(0, len(base), SAVE):
+        app.recorder.insert_events(base[i : i + SAVE])
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        stores = {}
+        for mode in ("together", "each by itself"):
+            folder = os.path.join(tmp, mode.replace(" ", "-"))
+            os.makedirs(folder)
+            store = open_backend(backend, args.pg_url, folder)
+            with ProjectionsRunner(app, store) as runner:
+                runner.wait(timeout=300)
+            stores[mode] = store
+        written, _ = generate(app, args.backlog)
+        seconds = {}
+        for mode, store in stores.items():
+            runner = ProjectionsRunner(app, store)
+            started = time.perf_counter()
+            if mode == "together":
+                runner.start()
+            else:
+                for name in runner.names:
+                    runner.start_view(name)
+            runner.wait(timeout=600)
+            seconds[mode] = time.perf_counter() - started
+            runner.stop()
+            if isinstance(store, PostgresViewStore):
+                store.drop_schema()
+            store.close()
+        for mode, took in seconds.items():
+            lines.append(
+                f"restart on a backlog of {written:,} events, views on {backend} "
+                f"{mode}: every view held it after {took:.1f} s "
+                f"({written / took:,.0f} events/s, "
+                f"{seconds['each by itself'] / took:.2f}x)"
+            )
+    app.close()
+    return lines
+
+
 def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
     def ms(key: str) -> str:
         return f"{lag[key]:.1f}" if key in lag else "-"
@@ -795,6 +844,18 @@ def main() -> None:
         "--lag-only", action="store_true", help="only the live lag (no history)"
     )
     parser.add_argument(
+        "--backlog",
+        type=int,
+        default=None,
+        help="restart: events written while the views are stopped "
+        "(40,000; quick: 10,000)",
+    )
+    parser.add_argument(
+        "--restart-only",
+        action="store_true",
+        help="only the restart on a backlog (views on each of --lag-backends)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=os.cpu_count() or 1,
@@ -819,6 +880,8 @@ def main() -> None:
         args.events = 50_000
     if args.lag_seconds is None:
         args.lag_seconds = 3.0 if args.quick else 10.0
+    if args.backlog is None:
+        args.backlog = 10_000 if args.quick else 40_000
 
     from session_log.embedded import EmbeddedNATS
 
@@ -828,6 +891,10 @@ def main() -> None:
         if args.lag_only:
             for backend in lag_backends:
                 print(lag_line(measure_lag(args, backend), args))
+            return
+        if args.restart_only:
+            for backend in lag_backends:
+                print("\n".join(restart_on_backlog(args, backend)), flush=True)
             return
         app = jetstream_app(server.url, args.stream)
         print(f"generating {args.events:,} events ...", flush=True)
@@ -874,6 +941,11 @@ def main() -> None:
                     )
                 )
         lags = [measure_lag(args, backend) for backend in lag_backends]
+        restarts = [
+            line
+            for backend in lag_backends
+            for line in restart_on_backlog(args, backend)
+        ]
 
     print()
     print(f"events: {written:,} over {max(1, written // 2600):,} projects, 5 views")
@@ -883,6 +955,8 @@ def main() -> None:
     for lag in lags:
         print()
         print(lag_line(lag, args))
+    print()
+    print("\n".join(restarts))
 
 
 if __name__ == "__main__":

@@ -169,14 +169,30 @@ class LiveFeed:
         up to it itself before taking from the inbox.
         """
         with self._lock:
-            run = self._current
-            if run is None:
-                self._runs = [r for r in self._runs if r.is_alive()]
-                run = self._current = _Run(self, gt=position)
-                self._runs.append(run)
-            inbox = Inbox(self.max_pending, self.stall_s)
-            run.members.add(inbox)
-            return inbox, run.position
+            return self._join_locked(position)
+
+    def _join_locked(self, position: int) -> tuple[Inbox, int]:
+        run = self._current
+        if run is None:
+            self._runs = [r for r in self._runs if r.is_alive()]
+            run = self._current = _Run(self, gt=position)
+            self._runs.append(run)
+        inbox = Inbox(self.max_pending, self.stall_s)
+        run.members.add(inbox)
+        return inbox, run.position
+
+    def join_together(self, positions: Sequence[int]) -> list[tuple[Inbox, int]]:
+        """Inboxes for several views at once, each with the position after which
+        it receives every event, as :meth:`join` gives.
+
+        When the feed is not running, it starts from the lowest of
+        ``positions`` and every inbox receives everything after it: views
+        starting together (on a backlog, say) share one read of it instead of
+        each catching up by itself. A view ahead of that position skips what it
+        has; one behind it (the feed was running) reads the difference itself.
+        """
+        with self._lock:
+            return [self._join_locked(min(positions)) for _ in positions]
 
     def leave(self, inbox: Inbox) -> None:
         """Stop filling ``inbox``; the last view to leave stops the subscription."""

@@ -82,6 +82,7 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
         source: str | None = None,
         batch_size: int = 500,
         feed: LiveFeed | None = None,
+        joined: tuple[Inbox, int] | None = None,
     ) -> None:
         self.app = app
         self.app_name = source or app.name
@@ -97,6 +98,9 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
         self._has_called_stop = False
         self._thread_error: BaseException | None = None
         self._inbox: Inbox | None = None
+        self._joined = joined
+        """An inbox of ``feed`` joined for this view (:meth:`LiveFeed.join_together`):
+        the view starts from the feed instead of catching up by itself."""
         self._inbox_lock = threading.Lock()
         self.processing_lock = threading.RLock()
         """Held while applying events; a rebuild holds it to swap tables."""
@@ -130,13 +134,17 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
     def _follow(self) -> bool:
         """Catch up, then apply what the feed hands on; True to start over."""
         locked = _LockedView(self)
-        self.state = "catching_up"
-        self._catch_up(locked, stop=None)
+        joined, self._joined = self._joined, None
+        if joined is None:
+            self.state = "catching_up"
+            self._catch_up(locked, stop=None)
         with self._inbox_lock:
             if self._is_interrupted.is_set():
+                if joined is not None:
+                    self.feed.leave(joined[0])
                 return False
             self.state = "live"  # caught up with the head: following from here
-            inbox, after = self.feed.join(self.view.position(self.app_name))
+            inbox, after = joined or self.feed.join(self.view.position(self.app_name))
             self._inbox = inbox
         try:
             # The feed hands on what comes after ``after``; what this view
@@ -275,11 +283,40 @@ class ProjectionsRunner:
     # -- lifecycle --
 
     def start(self) -> ProjectionsRunner:
-        for name in self.names:
-            self.start_view(name)
+        self.start_views(self.names)
         return self
 
-    def start_view(self, name: str) -> ViewRunner:
+    def start_views(self, names: Iterable[str]) -> list[ViewRunner]:
+        """(Re)start the runners of views ``names`` together.
+
+        When the feed is not running and the views stand within
+        ``feed.max_pending`` events of each other, they join it at once, from
+        the lowest of their positions, instead of each catching up by itself:
+        a backlog (a restart after downtime) is read and decoded once for all.
+        Views further apart (one rebuilt, one new) catch up each by itself
+        first, so that none waits for another's long catch-up.
+        """
+        chosen = list(names)
+        for name in chosen:
+            old = self.runners.pop(name, None)
+            if old is not None:
+                old.close()
+        positions = [self.views[name].position(self.source) for name in chosen]
+        if (
+            self.feed.position is not None
+            or len(chosen) < 2
+            or max(positions) - min(positions) > self.feed.max_pending
+        ):
+            return [self.start_view(name) for name in chosen]
+        joined = self.feed.join_together(positions)
+        return [
+            self.start_view(name, joined=inbox)
+            for name, inbox in zip(chosen, joined, strict=True)
+        ]
+
+    def start_view(
+        self, name: str, *, joined: tuple[Inbox, int] | None = None
+    ) -> ViewRunner:
         """(Re)start the runner of view ``name`` (e.g. after fixing a poison cause)."""
         old = self.runners.get(name)
         if old is not None:
@@ -290,6 +327,7 @@ class ProjectionsRunner:
             source=self.source,
             batch_size=self.batch_size,
             feed=self.feed,
+            joined=joined,
         )
         self.runners[name] = runner
         return runner

@@ -321,8 +321,7 @@ class Runtime:
         if self.keep_views is True:
             runner.start()
         else:
-            for name in self.keep_views:
-                runner.start_view(name)
+            runner.start_views(self.keep_views)
         return runner
 
     def catch_up(self, timeout: float = 120.0) -> ProjectionsRunner:

@@ -361,8 +361,8 @@ def run_worker(rt: Runtime, views: list[str], status_every: float) -> None:
                     taken = list(views)
                 else:
                     taken = []
+                runner.start_views(taken)  # together: a backlog is read once
                 for name in taken:
-                    runner.start_view(name)
                     kept.append(name)
                     say(f"keeping {name}")
                 due = bool(status_every) and (
