@@ -44,6 +44,20 @@ def all_live(runner: ProjectionsRunner) -> bool:
     ) and runner.feed.members == len(runner.runners)
 
 
+def count_joins(runner: ProjectionsRunner) -> Counter[str]:
+    """Joins of the feed made by each view's own thread (a view joined together
+    with others at the start is joined by the runner, not counted here)."""
+    joins: Counter[str] = Counter()
+    join = runner.feed.join
+
+    def counting_join(position: int) -> tuple[Inbox, int]:
+        joins[threading.current_thread().name] += 1
+        return join(position)
+
+    runner.feed.join = counting_join  # type: ignore[method-assign]
+    return joins
+
+
 def handed(runner: ProjectionsRunner) -> dict[str, list[int]]:
     """Per view, the positions handed to its ``apply_events``, in order."""
     seen: dict[str, list[int]] = {name: [] for name in runner.names}
@@ -285,14 +299,7 @@ def test_view_too_far_behind_leaves_catches_up_and_rejoins(
 ) -> None:
     runner.feed.max_pending = 5
     runner.feed.stall_s = 0.2  # the timeline, held still, takes nothing
-    joins: Counter[str] = Counter()
-    join = runner.feed.join
-
-    def counting_join(position: int) -> tuple[Inbox, int]:
-        joins[threading.current_thread().name] += 1
-        return join(position)
-
-    runner.feed.join = counting_join  # type: ignore[method-assign]
+    joins = count_joins(runner)
     runner.start()
     until(lambda: all_live(runner))
     timeline = runner.runners["timeline"]
@@ -448,14 +455,7 @@ def test_a_burst_beyond_an_inbox_is_shared_by_a_slow_view(
     # decode the stream again by itself).
     runner.feed.max_pending = 3
     runner.feed.batch_size = 3  # the burst comes to the inboxes in many batches
-    joins: Counter[str] = Counter()
-    join = runner.feed.join
-
-    def counting_join(position: int) -> tuple[Inbox, int]:
-        joins[threading.current_thread().name] += 1
-        return join(position)
-
-    runner.feed.join = counting_join  # type: ignore[method-assign]
+    joins = count_joins(runner)
     timeline = runner.view("timeline")
     apply = timeline.apply_events
 
@@ -523,14 +523,7 @@ def test_views_far_apart_each_catch_up_by_themselves(
     runner = ProjectionsRunner(app, store, views=INFRA_VIEWS)
     runner.feed.max_pending = 3
     assert runner.view("timeline").position(app.name) > 3
-    joins: Counter[str] = Counter()
-    join = runner.feed.join
-
-    def counting_join(position: int) -> tuple[Inbox, int]:
-        joins[threading.current_thread().name] += 1
-        return join(position)
-
-    runner.feed.join = counting_join  # type: ignore[method-assign]
+    joins = count_joins(runner)
     runner.start()
     try:
         until(lambda: all_live(runner))
