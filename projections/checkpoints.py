@@ -32,12 +32,11 @@ WAL_LIMIT_BYTES = 64 * 1024 * 1024
 """Size the WAL file is cut back to once checkpointed (``journal_size_limit``)."""
 
 
-def connection_settings() -> list[str]:
-    """Statements for every connection of a store checkpointed by a thread."""
-    return [
-        "PRAGMA wal_autocheckpoint=0",
-        f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}",
-    ]
+CONNECTION_SETTINGS = (
+    "PRAGMA wal_autocheckpoint=0",
+    f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}",
+)
+"""Statements for every connection of a store checkpointed by a thread."""
 
 
 class Checkpointer:
@@ -68,20 +67,12 @@ class Checkpointer:
                             check_same_thread=False,
                             timeout=1,
                         )
-                    self.checkpoint(connection)
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error as error:
                     self.error = error  # e.g. the file is being replaced
         finally:
             if connection is not None:
                 connection.close()
-
-    @staticmethod
-    def checkpoint(connection: sqlite3.Connection) -> tuple[int, int]:
-        """One passive checkpoint: (frames in the WAL, frames copied back)."""
-        _busy, frames, copied = connection.execute(
-            "PRAGMA wal_checkpoint(PASSIVE)"
-        ).fetchone()
-        return int(frames), int(copied)
 
     def stop(self) -> None:
         """Stop checkpointing (what is in the WAL stays valid) and wait."""

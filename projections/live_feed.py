@@ -191,8 +191,9 @@ class LiveFeed:
         each catching up by itself. A view ahead of that position skips what it
         has; one behind it (the feed was running) reads the difference itself.
         """
+        start = min(positions)
         with self._lock:
-            return [self._join_locked(min(positions)) for _ in positions]
+            return [self._join_locked(start) for _ in positions]
 
     def leave(self, inbox: Inbox) -> None:
         """Stop filling ``inbox``; the last view to leave stops the subscription."""

@@ -29,7 +29,7 @@ from eventsourcing.sqlite import (
     SQLiteTrackingRecorder,
 )
 
-from projections.checkpoints import Checkpointer, connection_settings
+from projections.checkpoints import CONNECTION_SETTINGS, Checkpointer
 from projections.dialects import SQLiteDialect
 from projections.sql_view import SQLView
 
@@ -65,7 +65,7 @@ class _ViewConnectionPool(SQLiteConnectionPool):
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             if self.checkpointed:
-                for statement in connection_settings():
+                for statement in CONNECTION_SETTINGS:
                     cursor.execute(statement)
         else:
             # A scratch database (a rebuild's staging file): nothing to lose.
@@ -134,9 +134,8 @@ class ViewsSQLiteDatastore(SQLiteDatastore):
             self.checkpointer = Checkpointer(db_name)
 
     def close(self) -> None:
-        checkpointer = getattr(self, "checkpointer", None)
-        if checkpointer is not None:
-            checkpointer.stop()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         if hasattr(self, "pool"):  # not when the constructor refused its arguments
             super().close()
 
