@@ -451,13 +451,20 @@ def write_in_children(
     return started, saves, errors
 
 
-def instrument(runner: ProjectionsRunner, source: str) -> dict[str, dict[int, float]]:
+Batches = dict[str, list[tuple[float, float, int]]]
+"""Per view, each batch applied: when it started, how long it took (s), its events."""
+
+
+def instrument(
+    runner: ProjectionsRunner, source: str
+) -> tuple[dict[str, dict[int, float]], Batches]:
     """Per view, when (``time.monotonic()``) each position became visible in it:
     the moment the transaction that applied it returned. (The position reached
     is that of the batch's last event: ``apply_events`` returns only when the
     whole batch is applied; asking the view would add a query per batch to the
-    process measured.)"""
+    process measured.) Also every batch each view applied, timed."""
     reached: dict[str, dict[int, float]] = {name: {} for name in runner.names}
+    batches: Batches = {name: [] for name in runner.names}
     for name in runner.names:
         view = runner.views[name]
         apply = view.apply_events
@@ -468,9 +475,12 @@ def instrument(runner: ProjectionsRunner, source: str) -> dict[str, dict[int, fl
             _apply: Any = apply,
             _done: list[int] = done,
             _reached: dict[int, float] = reached[name],
+            _batches: list[tuple[float, float, int]] = batches[name],
         ) -> int:
+            began = time.monotonic()
             applied: int = _apply(events)
             now = time.monotonic()
+            _batches.append((began, now - began, len(events)))
             position = max(
                 (t.notification_id for _, t in events if t.application_name == source),
                 default=_done[0],
@@ -494,7 +504,7 @@ def instrument(runner: ProjectionsRunner, source: str) -> dict[str, dict[int, fl
 
     runner.feed._dispatch = dispatch_and_time  # type: ignore[method-assign]
     reached[FEED] = handed
-    return reached
+    return reached, batches
 
 
 FEED = "(feed)"
@@ -534,7 +544,7 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         store = open_backend(backend, args.pg_url, tmp)
         runner = ProjectionsRunner(app, store)
-        reached = instrument(runner, app.name)
+        reached, batches = instrument(runner, app.name)
         runner.start()
         runner.wait(timeout=300)
         deadline = time.monotonic() + 30
@@ -595,6 +605,10 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         ]
     )
     seconds = max(args.lag_seconds, max(save[2] for save in saves) - started)
+    applying = {  # the batches of the clocked part
+        name: [(took * 1000, n) for began, took, n in each if began >= started]
+        for name, each in batches.items()
+    }
     late_ms = percentiles([(ack - due) * 1000 for due, _, ack, _ in saves])
     save_ms = percentiles([(ack - sent) * 1000 for _, sent, ack, _ in saves])
     return {
@@ -611,6 +625,14 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         **percentiles(lags),
         **{f"steady_{key}": value for key, value in steady_lags.items()},
         "stages": stages,
+        "batches": {
+            name: {
+                "count": len(each),
+                "events_mean": sum(n for _, n in each) / max(1, len(each)),
+                **percentiles([took for took, _ in each]),
+            }
+            for name, each in applying.items()
+        },
         "burst_events": burst.get("events", 0),
         "burst_seconds": burst.get("seconds", 0.0),
     }
@@ -624,7 +646,7 @@ def live_lag_in_process(url: str, seconds: float, rate: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteViewStore(os.path.join(tmp, "lag.db"))
         runner = ProjectionsRunner(app, store)
-        reached = instrument(runner, app.name)
+        reached, _ = instrument(runner, app.name)
         runner.start()
         runner.wait(timeout=300)
         seen_at: dict[int, float] = {}
@@ -786,6 +808,14 @@ def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
             line += "\n  p50/p99 ms by stage: " + ", ".join(
                 f"{name} {each.get('p50_ms', 0):.0f}/{each.get('p99_ms', 0):.0f}"
                 for name, each in lag["stages"].items()
+            )
+        if lag.get("batches"):
+            line += "\n  batches applied: count, mean events, p50/p99 ms each: " + (
+                ", ".join(
+                    f"{name} {each['count']} x {each['events_mean']:.1f} "
+                    f"{each.get('p50_ms', 0):.0f}/{each.get('p99_ms', 0):.0f}"
+                    for name, each in lag["batches"].items()
+                )
             )
         if lag["commands_per_second"] < 0.95 * args.rate:
             line += "\n  the writer fell short of the asked rate"

@@ -96,6 +96,19 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
             with cursor.connection.pipeline():
                 yield cursor
 
+    def _write_cursor(self, cursor: Cursor[DictRow]) -> Cursor[DictRow]:
+        """A second cursor of the transaction's connection, for writes.
+
+        In pipeline mode psycopg attaches each result to the cursor that sent
+        its statement, when the result arrives. A write's result (an
+        ``executemany``'s last ones, say) can arrive only after the same
+        cursor sent its next statement: psycopg then takes it for the result
+        of that statement, and reading it fails ("the last operation didn't
+        produce records"), which failed the batch. Writes on a cursor of their
+        own cannot be taken for a read's result.
+        """
+        return cursor.connection.cursor()
+
     def _lock_tracking(self, cursor: Cursor[DictRow], source: str) -> int | None:
         cursor.execute(self._lock_statement, {"source": source})
         found = cursor.fetchone()

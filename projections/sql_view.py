@@ -55,26 +55,47 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, Interface
 
 
 class Db:
-    """A cursor inside one view transaction, speaking the view's SQL."""
+    """A cursor inside one view transaction, speaking the view's SQL.
+
+    Statements whose results nobody reads (:meth:`execute`, :meth:`executemany`,
+    :meth:`insert_many`) run on the backend's cursor for writes
+    (:meth:`SQLView._write_cursor`), reads on the transaction's own cursor: on
+    PostgreSQL, in pipeline mode, a write's result can arrive after the next
+    statement was sent, and psycopg then takes it for the result of that
+    statement when both ran on one cursor.
+    """
 
     def __init__(self, cursor: Any, view: SQLView) -> None:
         self._cursor = cursor
         self._view = view
         self._dialect = view.dialect
+        self._writer: Any = None
         self.scratch: dict[str, Any] = {}
         """Per-transaction working state of a view definition (e.g. what to
         recompute at the end of a batch)."""
 
+    @property
+    def _writes(self) -> Any:
+        if self._writer is None:
+            self._writer = self._view._write_cursor(self._cursor)
+        return self._writer
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        self._cursor.execute(
+        """Run a statement whose result is not read (see :meth:`rows`)."""
+        self._writes.execute(
             self._view.sql(sql), self._dialect.adapt_params(params or {})
         )
 
     def executemany(self, sql: str, params: Sequence[Mapping[str, Any]]) -> None:
         if params:
-            self._cursor.executemany(
+            self._writes.executemany(
                 self._view.sql(sql), [self._dialect.adapt_params(p) for p in params]
             )
+
+    def _read(self, sql: str, params: Mapping[str, Any] | None) -> None:
+        self._cursor.execute(
+            self._view.sql(sql), self._dialect.adapt_params(params or {})
+        )
 
     def insert_many(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -83,7 +104,7 @@ class Db:
         one statement for the batch, no per-row dictionaries (the bulk path)."""
         if rows:
             adapt = self._dialect.adapt_row
-            self._cursor.executemany(
+            self._writes.executemany(
                 self._view.insert_sql(table, tuple(columns)), [adapt(r) for r in rows]
             )
 
@@ -99,13 +120,13 @@ class Db:
     def rows(
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        self.execute(sql, params)
+        self._read(sql, params)
         return [self._dialect.normalize(dict(r)) for r in self._cursor.fetchall()]
 
     def row(
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> dict[str, Any] | None:
-        self.execute(sql, params)
+        self._read(sql, params)
         found = self._cursor.fetchone()
         return None if found is None else self._dialect.normalize(dict(found))
 
@@ -124,7 +145,7 @@ class Db:
             )
         else:
             cursor = self._cursor
-            self.execute(sql, params)
+            self._read(sql, params)
         while chunk := cursor.fetchmany(size):
             yield [tuple(row) for row in chunk]
 
@@ -266,6 +287,11 @@ class SQLView(TrackingRecorder):
     def _lock_tracking(self, cursor: Any, source: str) -> int | None:
         raise NotImplementedError
 
+    def _write_cursor(self, cursor: Any) -> Any:
+        """The cursor :class:`Db` runs writes on in the transaction of ``cursor``
+        (by default ``cursor`` itself)."""
+        return cursor
+
     if TYPE_CHECKING:
 
         def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
@@ -370,13 +396,27 @@ class SQLView(TrackingRecorder):
         except TRANSIENT_ERRORS:
             raise
         except Exception:
-            if len(events) == 1:
-                self._fail(events[0])
-            # Find the poison: apply the batch one event at a time.
-            applied = 0
-            for one in events:
-                applied += self.apply_events([one])
+            applied = self._apply_halves(events)
         self._notify_changed()
+        return applied
+
+    def _apply_halves(self, events: Sequence[tuple[Any, Tracking]]) -> int:
+        """Find the poison in a batch that failed: apply its first half, then
+        its second, each split again when it fails, down to the one event that
+        fails by itself (recorded, and raised as :class:`PoisonEventError`).
+        Everything before that event is applied, nothing after it; a batch of
+        n events costs about 2 log2(n) transactions, not n."""
+        if len(events) == 1:
+            return self._fail(events[0])  # raises, unless it applies this time
+        middle = len(events) // 2
+        applied = 0
+        for half in (events[:middle], events[middle:]):
+            try:
+                applied += self._apply_in_transaction(half)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception:
+                applied += self._apply_halves(half)
         return applied
 
     def _apply_in_transaction(self, events: Sequence[tuple[Any, Tracking]]) -> int:
@@ -413,10 +453,12 @@ class SQLView(TrackingRecorder):
                 )
             return len(records)
 
-    def _fail(self, event: tuple[Any, Tracking]) -> None:
+    def _fail(self, event: tuple[Any, Tracking]) -> int:
+        """Apply ``event`` alone; when it fails, record why and raise
+        :class:`PoisonEventError`."""
         domain_event, tracking = event
         try:
-            self._apply_in_transaction([event])
+            return self._apply_in_transaction([event])
         except TRANSIENT_ERRORS:
             raise
         except Exception as error:

@@ -4,16 +4,20 @@ with our projections and views."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+from eventsourcing.persistence import Tracking
 from eventsourcing.projection import ProjectionRunner
 from pgstores import PG, dispose, make_store, postgres_unreachable
 from thinglog import INFRA_VIEWS, ThingLog, story
 
 from projections import ProjectionsRunner, open_store, view_type
+from projections.sql_view import Db
 from projections.stores import PostgresViewStore, SQLiteViewStore
+from projections.views.timeline import SUBJECT_COLUMNS
 
 
 def test_sqlite_and_postgres_views_are_identical(app: ThingLog, tmp_path: Path) -> None:
@@ -122,3 +126,28 @@ def test_opening_existing_postgres_views_takes_no_table_locks(tmp_path: Path) ->
         opener.close()
     finally:
         dispose(keeper)
+
+
+def test_a_late_write_result_is_not_taken_for_a_read_on_postgres(
+    tmp_path: Path,
+) -> None:
+    """In pipeline mode, the results of a bulk insert can arrive only after the
+    transaction's next statement was sent (here made certain by asking the
+    server to send them and waiting): a read after it (the tracking row's
+    ``RETURNING``, a view's query) still gets its own result. On one cursor
+    psycopg took the insert's result for the read's, and the batch failed."""
+    store = make_store("postgres", tmp_path)
+    try:
+        view = store.view("timeline")
+        rows = [("s", p, f"subject-{p}", "party", "mentioned") for p in range(1, 301)]
+        with view._transaction(commit=True) as cursor:
+            db = Db(cursor, view)
+            db.insert_many("subjects", SUBJECT_COLUMNS, rows)
+            cursor.connection.pgconn.send_flush_request()
+            cursor.connection.pgconn.flush()
+            time.sleep(0.1)  # every result so far has arrived before the next
+            view._insert_tracking(cursor, Tracking("s", 300))
+            assert db.scalar("SELECT count(*) AS n FROM {subjects}") == len(rows)
+        assert view.position("s") == 300
+    finally:
+        dispose(store)

@@ -195,6 +195,41 @@ def test_poison_inside_a_catch_up_batch_keeps_the_events_before_it(
         runner.stop()
 
 
+def test_finding_the_poison_in_a_long_batch_takes_few_transactions(
+    app: ThingLog, store: ViewStore
+) -> None:
+    """The failed batch is split in halves, not replayed one event at a time:
+    the events before the poison are applied and recorded all the same."""
+    story(app, n=40)
+    garbage = app.write_garbage("alb.thing.t1")
+    story(app, project="ep", n=5)
+    view = store.view("decision_log")
+    transactions = []
+    apply = view._apply_in_transaction
+
+    def counted(events: Any) -> int:
+        transactions.append(len(events))
+        return apply(events)
+
+    view._apply_in_transaction = counted  # type: ignore[method-assign]
+    runner = ProjectionsRunner(app, store, views=["decision_log"], batch_size=500)
+    runner.start()
+    try:
+        with pytest.raises(PoisonEventError) as halted:
+            runner.wait(timeout=10)
+        assert halted.value.failure.position == garbage
+        assert view.position(app.name) == garbage - 1
+        assert len(view.dump()["decisions"]) == garbage - 1
+        batch = transactions[0]
+        assert batch > garbage > 100  # the poison is deep in one batch
+        # The batch, then at most two transactions per halving, and the poison
+        # alone: 2 * 8 + 2 for a batch of at most 256 events (one at a time
+        # would take one per event before the poison).
+        assert len(transactions) <= 2 + 2 * (batch - 1).bit_length()
+    finally:
+        runner.stop()
+
+
 def test_several_streams_tracked_independently(store: ViewStore) -> None:
     one, two = ThingLog(), ThingLog()
     story(one, project="alb", n=2)
