@@ -549,9 +549,9 @@ def test_credits_recomputed_in_small_chunks_and_one_event_at_a_time_agree(
     of one id, and with batches of one event (each recomputation finding the
     credits a previous one wrote, and writing only what changed), the credits
     are those of the demo's view, which applied whole batches."""
-    from projections.views.credits import recompute
+    from projections.views import batch_reads
 
-    monkeypatch.setattr(recompute, "CHUNK", 1)
+    monkeypatch.setattr(batch_reads, "CHUNK", 1)
     backend = "sqlite" if isinstance(demo.store, SQLiteViewStore) else "postgres"
     expected = demo.credits.credits(project=P)
     assert len(expected) > 50
@@ -566,5 +566,37 @@ def test_credits_recomputed_in_small_chunks_and_one_event_at_a_time_agree(
             finally:
                 runner.stop()
             assert runner.credits.credits(project=P) == expected
+        finally:
+            dispose(store)
+
+
+def test_cost_ledger_in_small_chunks_and_one_event_at_a_time_agrees(
+    demo: ProjectionsRunner,
+    demo_app: SessionLog,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lines a batch touched are recomputed together (their sums read with
+    one statement, long id lists split) and the accounts in their upserts. With
+    lists of one id, and with batches of one event, every table of the ledger
+    is row for row that of the demo's view, which applied whole batches."""
+    from projections.views import batch_reads
+
+    monkeypatch.setattr(batch_reads, "CHUNK", 1)
+    backend = "sqlite" if isinstance(demo.store, SQLiteViewStore) else "postgres"
+    expected = demo.view("cost_ledger").dump()
+    assert len(expected["lines"]) > 10
+    assert len(expected["accounts"]) > 1
+    for batch_size in (1000, 1):
+        store = make_store(backend, tmp_path)
+        try:
+            runner = ProjectionsRunner(
+                demo_app, store, views=["cost_ledger"], batch_size=batch_size
+            ).start()
+            try:
+                runner.wait(timeout=120)
+            finally:
+                runner.stop()
+            assert runner.view("cost_ledger").dump() == expected
         finally:
             dispose(store)

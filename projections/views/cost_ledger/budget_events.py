@@ -106,31 +106,20 @@ class BudgetEvents(LedgerDefinitionBase):
         self._refresh_drafted(db, r, item.line)
 
     def _touch_version(self, db: Db, r: DecisionRecord, version: int) -> None:
-        row = db.row(
-            "SELECT event_ids_json FROM {budget_versions} WHERE budget_id = :b "
-            "AND version = :v",
-            {"b": r.aggregate_id, "v": version},
-        )
-        events = list(row["event_ids_json"]) if row else []
-        events.append(r.event_id)
+        # Appended in the statement: no read (a round trip on PostgreSQL).
         db.execute(
-            "UPDATE {budget_versions} SET event_ids_json = :events "
+            "UPDATE {budget_versions} SET event_ids_json = "
+            f"{db.json_append('event_ids_json', 'event')} "
             "WHERE budget_id = :b AND version = :v",
-            {"events": _json(events), "b": r.aggregate_id, "v": version},
+            {"event": r.event_id, "b": r.aggregate_id, "v": version},
         )
 
     def _refresh_drafted(self, db: Db, r: DecisionRecord, line: str) -> None:
-        found = db.row(
-            "SELECT COALESCE(resolved, amount) AS drafted FROM {budget_lines} "
-            "WHERE budget_id = :b AND line = :line ORDER BY version DESC LIMIT 1",
-            {"b": r.aggregate_id, "line": line},
-        )
-        db.execute(
-            "UPDATE {lines} SET drafted = :drafted WHERE line_id = :line_id",
-            {
-                "drafted": None if found is None else found["drafted"],
-                "line_id": f"{r.project}.line.{line}",
-            },
+        db.execute(  # the latest version's figure, read in the statement
+            "UPDATE {lines} SET drafted = (SELECT COALESCE(resolved, amount) "
+            "FROM {budget_lines} WHERE budget_id = :b AND line = :line "
+            "ORDER BY version DESC LIMIT 1) WHERE line_id = :line_id",
+            {"b": r.aggregate_id, "line": line, "line_id": f"{r.project}.line.{line}"},
         )
 
     @handles("BudgetVersionSubmitted")

@@ -11,6 +11,7 @@ from typing import Any
 
 from projections.records import DecisionRecord
 from projections.sql_view import Db
+from projections.views.batch_reads import rows_for
 from projections.views.cost_ledger.common import LedgerDefinitionBase
 from projections.views.dispatch import amount, handles
 
@@ -79,6 +80,7 @@ class LineEvents(LedgerDefinitionBase):
             payee_id=p.payee_id,
             recording_id=p.recording_id or line["recording_id"],
             committed=amount(p.amount),
+            line=line,
         )
 
     @handles("CommitmentCancelled")
@@ -139,6 +141,7 @@ class LineEvents(LedgerDefinitionBase):
             recording_id=recording_id,
             account=p.recoupable_from,
             actual=amount(p.amount),
+            line=line,
         )
 
     @handles("CostCorrected")
@@ -196,6 +199,7 @@ class LineEvents(LedgerDefinitionBase):
             account=p.recoupable_from,
             actual=value,
             paid=value,
+            line=line,
         )
 
     def _invoice(self, db: Db, line_id: str, commitment: str, delta: int) -> None:
@@ -228,8 +232,12 @@ class LineEvents(LedgerDefinitionBase):
         committed: int = 0,
         actual: int = 0,
         paid: int = 0,
+        line: dict[str, Any] | None = None,
     ) -> None:
-        line = self._line(db, r.aggregate_id)
+        """An entry of the event's line (``line``: its row, when the handler
+        has just read it)."""
+        if line is None:
+            line = self._line(db, r.aggregate_id)
         db.execute(
             "INSERT INTO {entries} (stream, position, line_id, project, event_id, "
             "kind, ref, cause, payee_id, recording_id, account, currency, "
@@ -264,93 +272,105 @@ class LineEvents(LedgerDefinitionBase):
             )
 
     def apply_many(self, db: Db, records: Sequence[DecisionRecord]) -> None:
-        """Apply the events, then recompute once each line and account touched."""
+        """Apply the events, then recompute once each line and account touched:
+        the lines' sums read together (two statements per batch), the accounts'
+        in their upserts."""
         for record in records:
             self.apply(db, record)
-        for line_id in sorted(db.scratch.pop("lines", set())):
-            self._refresh_line(db, line_id)
+        self._refresh_lines(db, sorted(db.scratch.pop("lines", set())))
         for project, account, currency in sorted(db.scratch.pop("accounts", set())):
             self._refresh_account(db, project, account, currency)
 
-    def _refresh_line(self, db: Db, line_id: str) -> None:
-        sums = db.row(
-            "SELECT COALESCE(SUM(revised_delta), 0) AS revised, "
-            "COALESCE(SUM(CASE WHEN cause = 'reallocation' THEN revised_delta "
-            "ELSE 0 END), 0) AS reallocated, "
-            "COALESCE(SUM(CASE WHEN cause = 'contingency_draw' THEN revised_delta "
-            "ELSE 0 END), 0) AS drawn, "
-            "COALESCE(SUM(CASE WHEN cause = 'increase' THEN revised_delta "
-            "ELSE 0 END), 0) AS increased, "
-            "COALESCE(SUM(committed_delta), 0) AS committed, "
-            "COALESCE(SUM(actual_delta), 0) AS actual, "
-            "COALESCE(SUM(paid_delta), 0) AS paid "
-            "FROM {entries} WHERE line_id = :line_id",
-            {"line_id": line_id},
-        )
-        assert sums is not None
-        open_committed = db.scalar(
-            "SELECT COALESCE(SUM(CASE WHEN amount > invoiced THEN amount - invoiced "
-            "ELSE 0 END), 0) AS open FROM {commitments} WHERE line_id = :line_id "
-            "AND is_open = :yes",
-            {"line_id": line_id, "yes": True},
-        )
-        revised = int(sums["revised"])
-        actual = int(sums["actual"])
-        paid = int(sums["paid"])
-        open_ = int(open_committed or 0)
-        exposure = actual + open_
-        if not (actual or open_):
-            forecast, basis = revised, "estimated"
-        else:
-            forecast = exposure
-            basis = "quoted" if open_ else "actual" if actual > paid else "paid"
-        db.execute(
+    def _refresh_lines(self, db: Db, line_ids: list[str]) -> None:
+        if not line_ids:
+            return
+        sums = {
+            row["line_id"]: row
+            for row in rows_for(
+                db,
+                "SELECT line_id, COALESCE(SUM(revised_delta), 0) AS revised, "
+                "COALESCE(SUM(CASE WHEN cause = 'reallocation' THEN revised_delta "
+                "ELSE 0 END), 0) AS reallocated, "
+                "COALESCE(SUM(CASE WHEN cause = 'contingency_draw' "
+                "THEN revised_delta ELSE 0 END), 0) AS drawn, "
+                "COALESCE(SUM(CASE WHEN cause = 'increase' THEN revised_delta "
+                "ELSE 0 END), 0) AS increased, "
+                "COALESCE(SUM(committed_delta), 0) AS committed, "
+                "COALESCE(SUM(actual_delta), 0) AS actual, "
+                "COALESCE(SUM(paid_delta), 0) AS paid "
+                "FROM {entries} WHERE line_id {ids} GROUP BY line_id",
+                line_ids,
+            )
+        }
+        open_committed = {
+            row["line_id"]: int(row["open"])
+            for row in rows_for(
+                db,
+                "SELECT line_id, COALESCE(SUM(CASE WHEN amount > invoiced "
+                "THEN amount - invoiced ELSE 0 END), 0) AS open "
+                "FROM {commitments} WHERE line_id {ids} AND is_open = :yes "
+                "GROUP BY line_id",
+                line_ids,
+                {"yes": True},
+            )
+        }
+        db.executemany(
             "UPDATE {lines} SET revised = :revised, reallocated = :reallocated, "
             "drawn = :drawn, increased = :increased, committed = :committed, "
             "open_committed = :open, actual = :actual, paid = :paid, "
             "exposure = :exposure, overrun = :overrun, forecast = :forecast, "
             "forecast_basis = :basis, variance = :variance, "
             "forecast_variance = :forecast_variance WHERE line_id = :line_id",
-            {
-                "revised": revised,
-                "reallocated": int(sums["reallocated"]),
-                "drawn": int(sums["drawn"]),
-                "increased": int(sums["increased"]),
-                "committed": int(sums["committed"]),
-                "open": open_,
-                "actual": actual,
-                "paid": paid,
-                "exposure": exposure,
-                "overrun": max(exposure - revised, 0),
-                "forecast": forecast,
-                "basis": basis,
-                "variance": revised - actual,
-                "forecast_variance": revised - forecast,
-                "line_id": line_id,
-            },
+            [
+                _figures(line_id, sums.get(line_id), open_committed.get(line_id, 0))
+                for line_id in line_ids
+            ],
         )
 
     def _refresh_account(
         self, db: Db, project: str, account: str, currency: str
     ) -> None:
-        sums = db.row(
-            "SELECT COALESCE(SUM(actual_delta), 0) AS recoupable, "
-            "COALESCE(SUM(paid_delta), 0) AS paid FROM {entries} "
-            "WHERE project = :project AND account = :account "
-            "AND currency = :currency",
-            {"project": project, "account": account, "currency": currency},
-        )
-        assert sums is not None
-        db.execute(
+        db.execute(  # the sums read in the statement: no round trip
             "INSERT INTO {accounts} (project, account, currency, recoupable, paid) "
-            "VALUES (:project, :account, :currency, :recoupable, :paid) "
+            "SELECT CAST(:project AS TEXT), CAST(:account AS TEXT), "
+            "CAST(:currency AS TEXT), COALESCE(SUM(actual_delta), 0), "
+            "COALESCE(SUM(paid_delta), 0) FROM {entries} "
+            "WHERE project = :project AND account = :account "
+            "AND currency = :currency "
             "ON CONFLICT (project, account, currency) DO UPDATE SET "
             "recoupable = excluded.recoupable, paid = excluded.paid",
-            {
-                "project": project,
-                "account": account,
-                "currency": currency,
-                "recoupable": int(sums["recoupable"]),
-                "paid": int(sums["paid"]),
-            },
+            {"project": project, "account": account, "currency": currency},
         )
+
+
+def _figures(
+    line_id: str, sums: dict[str, Any] | None, open_committed: int
+) -> dict[str, Any]:
+    """A line's figures from the sums of its entries and its open commitments."""
+    sums = sums or {}
+    revised = int(sums.get("revised", 0))
+    actual = int(sums.get("actual", 0))
+    paid = int(sums.get("paid", 0))
+    exposure = actual + open_committed
+    if not (actual or open_committed):
+        forecast, basis = revised, "estimated"
+    else:
+        forecast = exposure
+        basis = "quoted" if open_committed else "actual" if actual > paid else "paid"
+    return {
+        "revised": revised,
+        "reallocated": int(sums.get("reallocated", 0)),
+        "drawn": int(sums.get("drawn", 0)),
+        "increased": int(sums.get("increased", 0)),
+        "committed": int(sums.get("committed", 0)),
+        "open": open_committed,
+        "actual": actual,
+        "paid": paid,
+        "exposure": exposure,
+        "overrun": max(exposure - revised, 0),
+        "forecast": forecast,
+        "basis": basis,
+        "variance": revised - actual,
+        "forecast_variance": revised - forecast,
+        "line_id": line_id,
+    }

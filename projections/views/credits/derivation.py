@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from projections.records import DecisionRecord
 from projections.sql_view import Db
+from projections.views.batch_reads import rows_for
 from projections.views.credits.recompute import recompute, recordings_of_sessions
 from projections.views.credits.tables import (
     ASSERTED,
@@ -23,6 +24,9 @@ from projections.views.credits.tables import (
     _json,
 )
 from projections.views.dispatch import KindDispatchDefinition, handles
+
+ENGINEER_KINDS = ("SessionOpened", "SessionClosed", "TakeLogged")
+"""Decisions an engineer makes in a session, which credit them for it."""
 
 
 class CreditsDefinition(KindDispatchDefinition):
@@ -118,17 +122,23 @@ class CreditsDefinition(KindDispatchDefinition):
         )
         self._mark_session(db, r.aggregate_id)
 
-    @handles("SessionOpened", "SessionClosed", "TakeLogged")
+    @handles(*ENGINEER_KINDS)
     def _engineer(self, db: Db, r: DecisionRecord) -> None:
         if r.capacity != "engineer":
             return
-        known = db.row(
-            "SELECT 1 AS known FROM {session_engineers} WHERE session_id = :s "
-            "AND party_id = :p",
-            {"s": r.aggregate_id, "p": r.actor},
-        )
-        if known is not None:
+        known: set[tuple[str, str]] | None = db.scratch.get("engineers")
+        if known is None:  # one event applied by itself
+            found = db.row(
+                "SELECT 1 AS known FROM {session_engineers} WHERE session_id = :s "
+                "AND party_id = :p",
+                {"s": r.aggregate_id, "p": r.actor},
+            )
+            if found is not None:
+                return
+        elif (r.aggregate_id, r.actor) in known:
             return
+        else:
+            known.add((r.aggregate_id, r.actor))
         db.execute(
             "INSERT INTO {session_engineers} (session_id, party_id, project, "
             "event_id) VALUES (:session_id, :party_id, :project, :event_id) "
@@ -344,9 +354,30 @@ class CreditsDefinition(KindDispatchDefinition):
     # -- derivation ------------------------------------------------------------------
 
     def apply_many(self, db: Db, records: Sequence[DecisionRecord]) -> None:
-        """Apply the facts, then recompute once each recording they touched."""
+        """Apply the facts, then recompute once each recording they touched.
+
+        The sessions' engineers already recorded are read once for the batch
+        (an engineer logs every take: a read per event was a round trip each
+        on PostgreSQL)."""
+        engineered = sorted(
+            {
+                r.aggregate_id
+                for r in records
+                if r.capacity == "engineer" and r.kind in ENGINEER_KINDS
+            }
+        )
+        db.scratch["engineers"] = {
+            (row["session_id"], row["party_id"])
+            for row in rows_for(
+                db,
+                "SELECT session_id, party_id FROM {session_engineers} "
+                "WHERE session_id {ids}",
+                engineered,
+            )
+        }
         for record in records:
             self.apply(db, record)
+        db.scratch.pop("engineers")
         subjects: set[str] = db.scratch.pop("subjects", set())
         sessions: set[str] = db.scratch.pop("sessions", set())
         if sessions:

@@ -13,36 +13,17 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from projections.sql_view import Db
+from projections.views.batch_reads import rows_for
 from projections.views.credits.tables import (
     DEFAULT_VOCABULARY,
     PERFORMING_ROLES,
     _json,
 )
 
-CHUNK = 500
-"""Ids per ``IN (...)`` list."""
-
 Key = tuple[str, str, str]
 """(party id, role, source): one credit of a subject."""
 
 Row = dict[str, Any]
-
-
-def rows_for(
-    db: Db,
-    sql: str,
-    ids: Sequence[str],
-    params: dict[str, Any] | None = None,
-) -> list[Row]:
-    """``sql`` with ``{ids}`` replaced by a condition on a column being one of
-    ``ids`` (``IN (...)``), in chunks; when ``ids`` are sorted and ``sql`` is
-    ordered by that column first, the rows come in that order."""
-    out: list[Row] = []
-    for start in range(0, len(ids), CHUNK):
-        condition, names = db.in_list("ids", ids[start : start + CHUNK])
-        statement = sql.replace("{ids}", condition)
-        out.extend(db.rows(statement, {**(params or {}), **names}))
-    return out
 
 
 def _grouped(rows: Iterable[Row], key: str) -> dict[str, list[Row]]:
