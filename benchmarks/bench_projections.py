@@ -34,7 +34,9 @@ In one run, on one embedded nats-server (file storage):
    writer, both ``time.monotonic()`` (one system-wide clock on Linux). Reports
    the commands and events per second the writers achieved and p50/p99/max
    lag, over every save and over the saves due after the first second (the
-   writer threads start together).
+   writer threads start together), by stage (the feed, then each view), and
+   each view's batches of the clocked part: count, mean size, p50/p99 time to
+   apply one.
    ``--lag-in-process`` measures the earlier way instead (commands submitted
    through ``SessionLog`` in the runner's process, lag from an event's first
    sighting at the head of the stream); ``--lag-only`` skips 1 to 3.
