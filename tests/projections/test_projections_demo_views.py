@@ -8,9 +8,10 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pgstores import dispose, make_store
@@ -538,6 +539,33 @@ def test_rebuild_every_view_equals_live_on_the_demo(demo: ProjectionsRunner) -> 
     _rebuild_matches(demo, view_names())
 
 
+def _applied_alone(
+    demo: ProjectionsRunner,
+    demo_app: SessionLog,
+    tmp_path: Path,
+    name: str,
+    read: Callable[[ProjectionsRunner], Any],
+) -> list[Any]:
+    """``read`` of view ``name`` applied by itself into fresh stores of the demo's
+    backend, in 1,000-event batches and one event at a time."""
+    backend = "sqlite" if isinstance(demo.store, SQLiteViewStore) else "postgres"
+    out = []
+    for batch_size in (1000, 1):
+        store = make_store(backend, tmp_path)
+        try:
+            runner = ProjectionsRunner(
+                demo_app, store, views=[name], batch_size=batch_size
+            ).start()
+            try:
+                runner.wait(timeout=120)
+            finally:
+                runner.stop()
+            out.append(read(runner))
+        finally:
+            dispose(store)
+    return out
+
+
 def test_credits_recomputed_in_small_chunks_and_one_event_at_a_time_agree(
     demo: ProjectionsRunner,
     demo_app: SessionLog,
@@ -552,22 +580,12 @@ def test_credits_recomputed_in_small_chunks_and_one_event_at_a_time_agree(
     from projections.views import batch_reads
 
     monkeypatch.setattr(batch_reads, "CHUNK", 1)
-    backend = "sqlite" if isinstance(demo.store, SQLiteViewStore) else "postgres"
     expected = demo.credits.credits(project=P)
     assert len(expected) > 50
-    for batch_size in (1000, 1):
-        store = make_store(backend, tmp_path)
-        try:
-            runner = ProjectionsRunner(
-                demo_app, store, views=["credits"], batch_size=batch_size
-            ).start()
-            try:
-                runner.wait(timeout=120)
-            finally:
-                runner.stop()
-            assert runner.credits.credits(project=P) == expected
-        finally:
-            dispose(store)
+    applied = _applied_alone(
+        demo, demo_app, tmp_path, "credits", lambda r: r.credits.credits(project=P)
+    )
+    assert applied == [expected, expected]
 
 
 def test_cost_ledger_in_small_chunks_and_one_event_at_a_time_agrees(
@@ -583,20 +601,10 @@ def test_cost_ledger_in_small_chunks_and_one_event_at_a_time_agrees(
     from projections.views import batch_reads
 
     monkeypatch.setattr(batch_reads, "CHUNK", 1)
-    backend = "sqlite" if isinstance(demo.store, SQLiteViewStore) else "postgres"
     expected = demo.view("cost_ledger").dump()
     assert len(expected["lines"]) > 10
     assert len(expected["accounts"]) > 1
-    for batch_size in (1000, 1):
-        store = make_store(backend, tmp_path)
-        try:
-            runner = ProjectionsRunner(
-                demo_app, store, views=["cost_ledger"], batch_size=batch_size
-            ).start()
-            try:
-                runner.wait(timeout=120)
-            finally:
-                runner.stop()
-            assert runner.view("cost_ledger").dump() == expected
-        finally:
-            dispose(store)
+    applied = _applied_alone(
+        demo, demo_app, tmp_path, "cost_ledger", lambda r: r.view("cost_ledger").dump()
+    )
+    assert applied == [expected, expected]
