@@ -184,7 +184,7 @@ class ClusterNode:
                     if (process.stderr)
                     else ""
                 )
-                self._process = None
+                self._close(process)
                 msg = (
                     f"nats-server {self.name} exited with code {process.returncode}"
                     f" on start: {stderr.strip()}\n{self.log()[offset:][-2000:]}"

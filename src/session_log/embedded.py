@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -52,11 +53,42 @@ def find_nats_server() -> Path:
     raise EmbeddedNATSError(msg)
 
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+"""Linux: the local ports the system gives to outgoing connections."""
+
+LOWEST_PORT = 10_000
+"""The lowest port :func:`free_port` picks below the ephemeral range."""
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
+    """A TCP port that is free on ``host`` right now.
+
+    Picked below the system's ephemeral range where it can be read (Linux): a
+    port the system hands out (``bind(0)``) is also one it gives any outgoing
+    connection as its local port, so a server restarted on the same port (a
+    cluster node after a crash, with its peers connecting out meanwhile) could
+    find it taken. Falls back to the system's choice.
+    """
+    low = _ephemeral_low()
+    if low is not None and low - LOWEST_PORT >= 1_000:
+        for _ in range(100):
+            port = random.randrange(LOWEST_PORT, low)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind((host, port))
+                except OSError:
+                    continue
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _ephemeral_low() -> int | None:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class EmbeddedNATS:
