@@ -14,7 +14,9 @@ sees them at 500 commands/s. Each view then applies those events in batches of
 events/s) and, on a second copy of the same store, of ``--large`` (the
 baseline: a rebuild's batches). Prints microseconds per event (CPU time on
 SQLite, wall time on PostgreSQL, whose server works in other processes) and
-the ratio small/large, per view and backend.
+the ratio small/large, per view and backend, and the reads per event in the
+small batches (statements that wait for their reply: a round trip each on
+PostgreSQL).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from eventsourcing.persistence import Tracking  # noqa: E402
 
 from projections import view_names  # noqa: E402
 from projections.records import as_record  # noqa: E402
+from projections.sql_view import Db  # noqa: E402
 from projections.stores import PostgresViewStore, ViewStore  # noqa: E402
 from session_log.application import SessionLog  # noqa: E402
 
@@ -63,18 +66,37 @@ def workload(projects: int, events: int) -> tuple[list[Any], list[Any]]:
     return records[: len(prefix)], records[len(prefix) :]
 
 
+READS = [0]
+"""Reads made by views' code (``Db.row``, ``Db.rows``): each waits for its
+reply, a round trip on PostgreSQL, where the writes of a batch are pipelined."""
+
+
+def count_reads() -> None:
+    for name in ("row", "rows"):
+        method = getattr(Db, name)
+
+        def counted(self: Db, *args: Any, _method: Any = method, **kw: Any) -> Any:
+            READS[0] += 1
+            return _method(self, *args, **kw)
+
+        setattr(Db, name, counted)
+
+
 def per_event(
     store: ViewStore, name: str, prefix: list[Any], timed: list[Any], batch: int
-) -> float:
+) -> tuple[float, float]:
+    """Microseconds and reads per timed event."""
     view = store.view(name)
     for i in range(0, len(prefix), PREFIX_BATCH):
         view.apply_events(prefix[i : i + PREFIX_BATCH])
     clock = time.process_time if not isinstance(store, PostgresViewStore) else None
     tick = clock or time.perf_counter
+    READS[0] = 0
     started = tick()
     for i in range(0, len(timed), batch):
         view.apply_events(timed[i : i + batch])
-    return (tick() - started) / len(timed) * 1e6
+    took = tick() - started
+    return took / len(timed) * 1e6, READS[0] / len(timed)
 
 
 def main() -> None:
@@ -89,17 +111,18 @@ def main() -> None:
         default=os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1/test"),
     )
     args = parser.parse_args()
+    count_reads()
     prefix, timed = workload(args.projects, args.events)
     print(
         f"{len(prefix):,} events applied first, {len(timed):,} timed, "
         f"{args.projects} projects; batches of {args.small} vs {args.large}"
     )
-    head = ("backend", "view", "small us/ev", "large us/ev", "ratio")
-    print("{:10} {:14} {:>12} {:>12} {:>6}".format(*head))
+    head = ("backend", "view", "small us/ev", "large us/ev", "ratio", "reads/ev")
+    print("{:10} {:14} {:>12} {:>12} {:>6} {:>9}".format(*head))
     for backend in [b for b in args.backends.split(",") if b]:
-        totals = [0.0, 0.0]
+        totals = [0.0, 0.0, 0.0]
         for name in view_names():
-            figures = []
+            figures: list[tuple[float, float]] = []
             for batch in (args.small, args.large):
                 with tempfile.TemporaryDirectory() as tmp:
                     store = open_backend(backend, args.pg_url, tmp)
@@ -109,14 +132,18 @@ def main() -> None:
                         if isinstance(store, PostgresViewStore):
                             store.drop_schema()
                         store.close()
-            small, large = figures
+            (small, reads), (large, _) = figures
             totals[0] += small
             totals[1] += large
+            totals[2] += reads
             ratio = small / large
-            print(f"{backend:10} {name:14} {small:12.1f} {large:12.1f} {ratio:6.2f}")
+            print(
+                f"{backend:10} {name:14} {small:12.1f} {large:12.1f} {ratio:6.2f} "
+                f"{reads:9.3f}"
+            )
         print(
             f"{backend:10} {'all views':14} {totals[0]:12.1f} {totals[1]:12.1f} "
-            f"{totals[0] / totals[1]:6.2f}"
+            f"{totals[0] / totals[1]:6.2f} {totals[2]:9.3f}"
         )
 
 

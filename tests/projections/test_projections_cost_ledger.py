@@ -4,11 +4,16 @@ by hand from the commands, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from budgetstory import Clock, budget_story
 
 from projections import ProjectionsRunner, ViewStore
+from projections.sql_view import Db
+from projections.views.cost_ledger.common import LINE_ROWS
+from projections.views.cost_ledger.definition import CostLedgerDefinition
 from session_log.application import SessionLog
 
 
@@ -146,3 +151,40 @@ def test_ledger_agrees_with_the_domain_figures(
         assert line.exposure == aggregate.exposure
         assert line.actual == aggregate.actual
         assert line.paid == aggregate.paid
+
+
+def test_a_line_named_again_in_a_batch_is_read_again(store: ViewStore) -> None:
+    """A batch reads the rows of its lines once; a budget event that names a
+    line again (another recording, account or currency) drops its row, so the
+    events after it in the batch see the line as it now is."""
+    view = store.view("cost_ledger")
+    definition = cast(CostLedgerDefinition, view.definition)
+    budget = SimpleNamespace(project="alb", aggregate_id="alb.budget.b1")
+    named = {"line": "studio", "category": "studio", "description": "Studio"}
+    with view._transaction(commit=True) as cursor:
+        db = Db(cursor, view)
+        db.scratch[LINE_ROWS] = {}
+        definition._ensure_line(
+            db,
+            budget,  # type: ignore[arg-type]
+            recoupable_from="label",
+            recording_id=None,
+            currency="USD",
+            **named,
+        )
+        line = definition._line(db, "alb.line.studio")
+        assert (line["recording_id"], line["recoupable_from"]) == (None, "label")
+        definition._ensure_line(
+            db,
+            budget,  # type: ignore[arg-type]
+            recoupable_from="artist",
+            recording_id="alb.recording.r1",
+            currency="",  # keeps the line's currency
+            **named,
+        )
+        line = definition._line(db, "alb.line.studio")
+        assert (line["recording_id"], line["recoupable_from"], line["currency"]) == (
+            "alb.recording.r1",
+            "artist",
+            "USD",
+        )

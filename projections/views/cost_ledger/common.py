@@ -9,6 +9,12 @@ from projections.sql_view import Db
 from projections.views.cost_ledger.tables import ZERO_FIGURES
 from projections.views.dispatch import KindDispatchDefinition
 
+LINE_ROWS = "line_rows"
+"""``Db.scratch`` key: the rows of the lines a batch's events name, by line id,
+read once for the batch. Only what names a line is used from them (recording,
+account, currency), which only :meth:`LedgerDefinitionBase._ensure_line`
+changes: it drops the line's row, read again when next needed."""
+
 
 class LedgerDefinitionBase(KindDispatchDefinition):
     """Budget lines as rows of ``cost_ledger_lines``."""
@@ -38,6 +44,7 @@ class LedgerDefinitionBase(KindDispatchDefinition):
             "currency": currency or "",
             **ZERO_FIGURES,
         }
+        db.scratch.get(LINE_ROWS, {}).pop(params["line_id"], None)  # read again
         db.execute(
             "INSERT INTO {lines} (line_id, project, budget_id, line, category, "
             "description, recoupable_from, recording_id, currency, drafted, approved, "
@@ -58,7 +65,14 @@ class LedgerDefinitionBase(KindDispatchDefinition):
         )
 
     def _line(self, db: Db, line_id: str) -> dict[str, Any]:
+        """The line's row, for what names it (recording, account, currency):
+        from the batch's rows read up front (:data:`LINE_ROWS`) when there."""
+        known: dict[str, dict[str, Any]] | None = db.scratch.get(LINE_ROWS)
+        if known is not None and line_id in known:
+            return known[line_id]
         found = db.row("SELECT * FROM {lines} WHERE line_id = :id", {"id": line_id})
         if found is None:
             raise LookupError(f"ledger event for unknown line {line_id}")
+        if known is not None:
+            known[line_id] = found
         return found

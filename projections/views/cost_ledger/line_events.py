@@ -12,8 +12,33 @@ from typing import Any
 from projections.records import DecisionRecord
 from projections.sql_view import Db
 from projections.views.batch_reads import rows_for
-from projections.views.cost_ledger.common import LedgerDefinitionBase
+from projections.views.cost_ledger.common import LINE_ROWS, LedgerDefinitionBase
 from projections.views.dispatch import amount, handles
+
+LINE_KINDS = frozenset(
+    {
+        "LineFunded",
+        "LineRevised",
+        "SpendCommitted",
+        "CommitmentCancelled",
+        "CostIncurred",
+        "CostCorrected",
+        "PaymentRecorded",
+        "AdvancePaid",
+    }
+)
+"""The events of a line's ledger (their aggregate is the line)."""
+
+COST_KINDS = frozenset({"CostCorrected", "PaymentRecorded"})
+"""The events that name a cost incurred before them."""
+
+COST_ROWS = "cost_rows"
+"""``Db.scratch`` key: what names each cost of the lines a batch's
+:data:`COST_KINDS` events are on, by (line id, cost), read once for the batch;
+the costs incurred in the batch are added as they come."""
+
+COST_NAMES = "commitment, recording_id, account"
+"""The columns of a cost that name it, fixed once it is incurred."""
 
 
 class LineEvents(LedgerDefinitionBase):
@@ -131,6 +156,13 @@ class LineEvents(LedgerDefinitionBase):
                 "event_id": r.event_id,
             },
         )
+        known = db.scratch.get(COST_ROWS)
+        if known is not None:  # a payment later in the batch finds it here
+            known[(r.aggregate_id, p.cost)] = {
+                "commitment": p.commitment,
+                "recording_id": recording_id,
+                "account": p.recoupable_from,
+            }
         if p.commitment is not None:
             self._invoice(db, r.aggregate_id, p.commitment, amount(p.amount))
         self._entry(
@@ -210,12 +242,21 @@ class LineEvents(LedgerDefinitionBase):
         )
 
     def _cost_row(self, db: Db, line_id: str, cost: str) -> dict[str, Any]:
+        """What names a cost (its commitment, recording and account; none of
+        them changes once it is incurred): from the batch's rows read up front
+        (:data:`COST_ROWS`) when there."""
+        known: dict[tuple[str, str], dict[str, Any]] | None = db.scratch.get(COST_ROWS)
+        if known is not None and (line_id, cost) in known:
+            return known[(line_id, cost)]
         found = db.row(
-            "SELECT * FROM {costs} WHERE line_id = :line_id AND cost = :cost",
+            f"SELECT {COST_NAMES} FROM {{costs}} WHERE line_id = :line_id "
+            "AND cost = :cost",
             {"line_id": line_id, "cost": cost},
         )
         if found is None:
             raise LookupError(f"unknown cost {cost} on {line_id}")
+        if known is not None:
+            known[(line_id, cost)] = found
         return found
 
     def _entry(
@@ -273,10 +314,30 @@ class LineEvents(LedgerDefinitionBase):
 
     def apply_many(self, db: Db, records: Sequence[DecisionRecord]) -> None:
         """Apply the events, then recompute once each line and account touched:
-        the lines' sums read together (two statements per batch), the accounts'
-        in their upserts."""
+        the rows of the lines the events name read together first, the lines'
+        sums together at the end (two statements per batch), the accounts' in
+        their upserts."""
+        line_ids = sorted({r.aggregate_id for r in records if r.kind in LINE_KINDS})
+        db.scratch[LINE_ROWS] = {
+            row["line_id"]: row
+            for row in rows_for(
+                db, "SELECT * FROM {lines} WHERE line_id {ids}", line_ids
+            )
+        }
+        costed = sorted({r.aggregate_id for r in records if r.kind in COST_KINDS})
+        db.scratch[COST_ROWS] = {
+            (row["line_id"], row["cost"]): row
+            for row in rows_for(
+                db,
+                f"SELECT line_id, cost, {COST_NAMES} FROM {{costs}} "
+                "WHERE line_id {ids}",
+                costed,
+            )
+        }
         for record in records:
             self.apply(db, record)
+        db.scratch.pop(LINE_ROWS)
+        db.scratch.pop(COST_ROWS)
         self._refresh_lines(db, sorted(db.scratch.pop("lines", set())))
         for project, account, currency in sorted(db.scratch.pop("accounts", set())):
             self._refresh_account(db, project, account, currency)
