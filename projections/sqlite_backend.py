@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from eventsourcing.persistence import InterfaceError
 from eventsourcing.sqlite import (
@@ -76,7 +76,7 @@ class _ViewConnectionPool(SQLiteConnectionPool):
 
 
 Checkpoints = Literal["thread", "commit"]
-CHECKPOINTS: tuple[str, ...] = ("thread", "commit")
+CHECKPOINTS: tuple[str, ...] = get_args(Checkpoints)
 """Who checkpoints a durable view file's WAL (see :class:`ViewsSQLiteDatastore`)."""
 
 STATEMENT_CACHE = 1024

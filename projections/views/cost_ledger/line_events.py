@@ -336,8 +336,6 @@ class LineEvents(LedgerDefinitionBase):
         }
         for record in records:
             self.apply(db, record)
-        db.scratch.pop(LINE_ROWS)
-        db.scratch.pop(COST_ROWS)
         self._refresh_lines(db, sorted(db.scratch.pop("lines", set())))
         for project, account, currency in sorted(db.scratch.pop("accounts", set())):
             self._refresh_account(db, project, account, currency)

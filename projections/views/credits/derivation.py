@@ -377,7 +377,6 @@ class CreditsDefinition(KindDispatchDefinition):
         }
         for record in records:
             self.apply(db, record)
-        db.scratch.pop("engineers")
         subjects: set[str] = db.scratch.pop("subjects", set())
         sessions: set[str] = db.scratch.pop("sessions", set())
         if sessions:
