@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sysconfig
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -61,27 +62,50 @@ LOWEST_PORT = 10_000
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now.
+    """A TCP port that is free on ``host`` right now, and not handed out before
+    by this process.
 
     Picked below the system's ephemeral range where it can be read (Linux): a
     port the system hands out (``bind(0)``) is also one it gives any outgoing
     connection as its local port, so a server restarted on the same port (a
     cluster node after a crash, with its peers connecting out meanwhile) could
     find it taken. Falls back to the system's choice.
+
+    A port is free when checked but nothing holds it until its server binds it,
+    so ports asked for together (a cluster's nine: client, route and monitor
+    port of three nodes) could coincide; each port is handed out once per
+    process, and a restarted server keeps its own.
     """
     low = _ephemeral_low()
-    if low is not None and low - LOWEST_PORT >= 1_000:
+    with _HANDED_OUT_LOCK:
+        if low is not None and low - LOWEST_PORT >= 1_000:
+            for _ in range(100):
+                port = random.randrange(LOWEST_PORT, low)
+                if port not in _HANDED_OUT and _bindable(host, port):
+                    _HANDED_OUT.add(port)
+                    return port
         for _ in range(100):
-            port = random.randrange(LOWEST_PORT, low)
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                try:
-                    sock.bind((host, port))
-                except OSError:
-                    continue
+                sock.bind((host, 0))
+                port = int(sock.getsockname()[1])
+            if port not in _HANDED_OUT:
+                _HANDED_OUT.add(port)
                 return port
+    msg = f"no free TCP port on {host} that this process has not handed out"
+    raise EmbeddedNATSError(msg)
+
+
+_HANDED_OUT: set[int] = set()
+_HANDED_OUT_LOCK = threading.Lock()
+
+
+def _bindable(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _ephemeral_low() -> int | None:
