@@ -264,7 +264,10 @@ class Decision:
 class SessionLog(Application[str]):
     """Production decisions as events: who decided what, in which capacity, why."""
 
-    env = {"TRANSCODER_TOPIC": "session_log.codec:MsgspecTranscoder"}
+    env = {
+        "TRANSCODER_TOPIC": "session_log.codec:MsgspecTranscoder",
+        "MAPPER_TOPIC": "session_log.mapper:CheckedMapper",
+    }
 
     def __init__(
         self,
