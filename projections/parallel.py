@@ -32,7 +32,6 @@ from typing import Any
 
 import msgspec
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic, resolve_topic
 
 from projections.errors import PoisonEventError, ProjectionError
@@ -246,8 +245,8 @@ def fill_part(spec: PartSpec, report: Callable[[int], None]) -> PartResult:
     failed: dict[str, PoisonEventError] = {}
     parts, part = spec.parts, spec.part
 
-    def mine(notification: Notification) -> bool:
-        return part_of(notification.originator_id, parts) == part
+    def mine(originator_id: object) -> bool:
+        return part_of(originator_id, parts) == part
 
     reached = [0]
 

@@ -63,7 +63,7 @@ def read_batches(
     interrupt: Event | None = None,
     prefetch: bool = False,
     prepare: Callable[[Any, Tracking], tuple[Any, Tracking]] | None = None,
-    select: Callable[[Notification], bool] | None = None,
+    select: Callable[[Any], bool] | None = None,
     on_read: Callable[[int], None] | None = None,
     bulk: bool = False,
 ) -> Iterator[list[tuple[Any, Tracking]]]:
@@ -72,14 +72,16 @@ def read_batches(
     With ``prefetch``, the next batch is read from the store and decoded (and
     each event passed through ``prepare``) by a helper thread while the caller
     processes this one: for long reads (rebuilds), the helper works while the
-    caller waits on its database. With ``select``, only the notifications it
-    accepts are decoded and given (the others are skipped unread); ``on_read``
+    caller waits on its database. With ``select`` (called with an originator
+    id), only the notifications of the aggregates it accepts are decoded and
+    given (the others are skipped unread; the store's bulk reader skips them as
+    they arrive, before parsing their headers); ``on_read``
     is called with the position read up to after each page. With ``bulk`` (a
     long read: rebuilds) and a store that offers ``read_notifications`` (the
     JetStream store's reader), the pages come from that reader instead of
     ``select_notifications``, falling back to it if the reader cannot be opened.
     """
-    pages = _bulk_pages(app, after, stop, batch_size) if bulk else None
+    pages = _bulk_pages(app, after, stop, batch_size, select) if bulk else None
 
     def fetch(position: int) -> tuple[int, int, list[tuple[Any, Tracking]]]:
         notifications = (
@@ -90,13 +92,20 @@ def read_batches(
             )
         )
         chosen = (
-            notifications if select is None else [n for n in notifications if select(n)]
+            notifications
+            if select is None
+            else [n for n in notifications if select(n.originator_id)]
         )
         decoded = [(decode(app.mapper, n), Tracking(source, n.id)) for n in chosen]
         if prepare is not None:
             decoded = [prepare(event, tracking) for event, tracking in decoded]
-        last = notifications[-1].id if notifications else position
-        return len(notifications), last, decoded
+        # A page of the bulk reader with ``select`` says how far it read (what
+        # it skipped included); any other page ends with its last notification.
+        count = getattr(notifications, "read", 0) or len(notifications)
+        last = getattr(notifications, "read_up_to", 0) or (
+            notifications[-1].id if notifications else position
+        )
+        return count, last, decoded
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="views-read") if prefetch else None
     pending: Future[tuple[int, int, list[tuple[Any, Tracking]]]] | None = None
@@ -128,13 +137,18 @@ def read_batches(
 
 
 def _bulk_pages(
-    app: Application[Any], after: int, stop: int | None, batch_size: int
+    app: Application[Any],
+    after: int,
+    stop: int | None,
+    batch_size: int,
+    select: Callable[[Any], bool] | None = None,
 ) -> Generator[Sequence[Notification], None, None] | None:
     reader = getattr(app.recorder, "read_notifications", None)
     if reader is None:
         return None
+    chosen = {} if select is None else {"select": select}
     pages: Generator[Sequence[Notification], None, None] = reader(
-        start=after + 1, stop=stop, page=batch_size
+        start=after + 1, stop=stop, page=batch_size, **chosen
     )
     try:
         first = next(pages, None)

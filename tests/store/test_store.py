@@ -25,6 +25,7 @@ from session_log.jetstream import (
     JetStreamFactory,
     UnfitStreamError,
 )
+from session_log.jetstream._client import _Client
 from session_log.jetstream.recorders import Tip
 from session_log.jetstream.subscription import JetStreamSubscription
 
@@ -248,6 +249,52 @@ def test_bulk_reader_gives_what_select_notifications_gives(
     assert len(next(reader)) == 100
     reader.close()  # stopped early: its consumer is removed too
     assert consumers(recorder) == 0
+
+
+def test_a_selective_bulk_read_skips_other_aggregates_unparsed(
+    recorder: JetStreamApplicationRecorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild worker reads the whole stream and applies its own projects'
+    events: with ``select`` the reader makes only those notifications, skips
+    the others before parsing their headers, and still says how far it read,
+    also through pages that hold none of them and past a tail of others."""
+    versions: dict[str, int] = {}
+    events = []
+    for v in range(600):  # one in three of "b", the last three of "a"
+        oid = f"{'b' if v % 3 == 0 and v < 597 else 'a'}.take.t{v % 5}"
+        versions[oid] = versions.get(oid, 0) + 1
+        events.append(ev(oid, versions[oid], b"%d" % v))
+    recorder.insert_events(events)
+    everything = recorder.select_notifications(1, 10_000)
+    first, last = everything[0].id, everything[-1].id
+    wanted = [n for n in everything if str(n.originator_id).startswith("b.")]
+    parsed: list[bytes] = []
+    real_parse = _Client._parse_header_lines
+
+    def counting(raw: bytes) -> dict[str, str]:
+        parsed.append(raw)
+        return real_parse(raw)
+
+    monkeypatch.setattr(_Client, "_parse_header_lines", staticmethod(counting))
+
+    def mine(originator_id: object) -> bool:
+        return str(originator_id).startswith("b.")
+
+    pages = list(recorder.read_notifications(page=50, select=mine))
+    assert [n for p in pages for n in p] == wanted
+    assert [p.read for p in pages] == [50] * 12
+    assert [p.read_up_to for p in pages] == [first + 49 + 50 * i for i in range(12)]
+    # headers parsed for the kept events only (and the reader's status replies)
+    assert len(wanted) <= len(parsed) <= len(wanted) + 13
+
+    # the stream's last 3 events are of "a": a read stopping there reaches it
+    assert [str(n.originator_id)[0] for n in everything[-3:]] == ["a"] * 3
+    tail = list(recorder.read_notifications(last - 2, last, page=50, select=mine))
+    assert [(len(p), p.read, p.read_up_to) for p in tail] == [(0, 3, last)]
+    # a page that reads past ``stop`` stops there
+    cut = list(recorder.read_notifications(first, first + 59, page=50, select=mine))
+    assert [p.read_up_to for p in cut] == [first + 49, first + 59]
+    assert [n for p in cut for n in p] == [n for n in wanted if n.id <= first + 59]
 
 
 def test_env_keys_honour_application_prefix(nats_url: str) -> None:

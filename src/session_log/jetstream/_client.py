@@ -46,6 +46,17 @@ class RawMessage(msgspec.Struct, frozen=True):
     data: bytes
 
 
+class PulledPage(msgspec.Struct, frozen=True):
+    """What one pull request gave: the messages kept, whether the consumer held
+    no more, how many messages it delivered (kept or skipped) and the stream
+    sequence of the last of them (0 when none)."""
+
+    messages: list[RawMessage]
+    drained: bool
+    delivered: int
+    last: int
+
+
 class _APIErrorBody(msgspec.Struct):
     code: int = 0
     err_code: int = 0
@@ -402,26 +413,35 @@ class NATSBridge:
         return result
 
     async def pull_page(
-        self, stream: str, consumer: str, batch: int
-    ) -> tuple[list[RawMessage], bool]:
+        self,
+        stream: str,
+        consumer: str,
+        batch: int,
+        keep: Callable[[bytes], bool] | None = None,
+    ) -> PulledPage:
         """Up to ``batch`` messages from pull consumer ``consumer``, without
-        waiting for more than it holds now, and whether that was all it held."""
+        waiting for more than it holds now.
+
+        With ``keep``, a message whose subject (bytes) it refuses is counted and
+        skipped before its headers and payload are parsed (a rebuild worker
+        reads the whole stream and applies only its own projects' events).
+        """
         nc = self._require_connected()
         if not isinstance(nc, _Client):
             raise JetStreamAPIError(0, 0, "pull pages need the bridge's client")
-        page = _PullPage(self._loop.create_future(), batch)
+        page = _PullPage(self._loop.create_future(), batch, keep)
         inbox = nc.new_inbox()
         sub = await nc.subscribe(inbox)
-        nc.handle_directly(sub, page.on_message)
+        nc.handle_directly(
+            sub, page.on_message, page.skip if keep is not None else None
+        )
         try:
             await nc.publish(
                 f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}",
                 _encode({"batch": batch, "no_wait": True}),
                 reply=inbox,
             )
-            result: tuple[list[RawMessage], bool] = await asyncio.wait_for(
-                page.future, self.timeout
-            )
+            result: PulledPage = await asyncio.wait_for(page.future, self.timeout)
             return result
         finally:
             nc.stop_handling(sub)
@@ -479,6 +499,11 @@ class NATSBridge:
 DirectHandler = Callable[[str, str, dict[str, str] | None, bytes], None]
 """Called with a message's subject, reply subject, headers and payload."""
 
+SkipHandler = Callable[[bytes, bytes], bool]
+"""Called with a message's subject and reply subject (bytes) before anything
+else of it is parsed; true when it has taken the message (no
+:data:`DirectHandler` call follows)."""
+
 
 class _Client(Client):
     """nats-py's client with a faster header parser and direct reply dispatch.
@@ -500,11 +525,17 @@ class _Client(Client):
     def __init__(self) -> None:
         super().__init__()
         self._direct: dict[int, DirectHandler] = {}
+        self._skips: dict[int, SkipHandler] = {}
         self._signals: dict[int, Callable[[], None]] = {}
 
-    def handle_directly(self, sub: Any, handler: DirectHandler) -> None:
-        """Hand ``sub``'s messages to ``handler`` in the parser's turn."""
+    def handle_directly(
+        self, sub: Any, handler: DirectHandler, skip: SkipHandler | None = None
+    ) -> None:
+        """Hand ``sub``'s messages to ``handler`` in the parser's turn; with
+        ``skip``, only those it does not take."""
         self._direct[sub._id] = handler
+        if skip is not None:
+            self._skips[sub._id] = skip
 
     def signal_only(self, sub: Any, callback: Callable[[], None]) -> None:
         """Call ``callback()`` for each of ``sub``'s messages, in the parser's
@@ -513,6 +544,7 @@ class _Client(Client):
 
     def stop_handling(self, sub: Any) -> None:
         self._direct.pop(sub._id, None)
+        self._skips.pop(sub._id, None)
         self._signals.pop(sub._id, None)
 
     async def _process_msg(
@@ -533,6 +565,14 @@ class _Client(Client):
             return
         self.stats["in_msgs"] += 1
         self.stats["in_bytes"] += len(data)
+        skip = self._skips.get(sid)
+        if skip is not None:
+            try:
+                if skip(subject, reply):
+                    return
+            except Exception as error:  # as nats-py treats a failing callback
+                await self._error_cb(error)
+                return
         hdr = await self._process_headers(headers) if headers else None
         try:
             handler(subject.decode(), reply.decode(), hdr, data)
@@ -582,11 +622,32 @@ class _PullPage:
     """The messages of one pull request, until ``batch`` or a status ends it."""
 
     def __init__(
-        self, future: asyncio.Future[tuple[list[RawMessage], bool]], batch: int
+        self,
+        future: asyncio.Future[PulledPage],
+        batch: int,
+        keep: Callable[[bytes], bool] | None = None,
     ):
         self.future = future
         self.batch = batch
+        self.keep = keep
         self.messages: list[RawMessage] = []
+        self.delivered = 0
+        self.last_reply = ""
+
+    def skip(self, subject: bytes, reply: bytes) -> bool:
+        """Take a delivery whose subject ``keep`` refuses (statuses, which have
+        no reply subject, go on to :meth:`on_message`)."""
+        if not reply or self.future.done() or self.keep is None:
+            return False
+        try:
+            if self.keep(subject):
+                return False
+        except Exception as error:  # the read fails with it, not with a timeout
+            self.future.set_exception(error)
+            return True
+        self.last_reply = reply.decode()
+        self._delivered()
+        return True
 
     def on_message(
         self, subject: str, reply: str, headers: dict[str, str] | None, data: bytes
@@ -596,7 +657,7 @@ class _PullPage:
         status = headers.get("Status") if headers else None
         if status is not None and not data:
             if status in ("404", "408"):  # no (more) messages now; request ended
-                self.future.set_result((self.messages, True))
+                self._end(drained=True)
             else:
                 description = str((headers or {}).get("Description", ""))
                 self.future.set_exception(
@@ -611,8 +672,17 @@ class _PullPage:
                 data=data,
             )
         )
-        if len(self.messages) >= self.batch:
-            self.future.set_result((self.messages, False))
+        self.last_reply = reply
+        self._delivered()
+
+    def _delivered(self) -> None:
+        self.delivered += 1
+        if self.delivered >= self.batch:
+            self._end(drained=False)
+
+    def _end(self, *, drained: bool) -> None:
+        last = _stream_sequence(self.last_reply) if self.last_reply else 0
+        self.future.set_result(PulledPage(self.messages, drained, self.delivered, last))
 
 
 def _stream_sequence(reply: str) -> int:

@@ -30,7 +30,7 @@ import contextlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -693,6 +693,20 @@ def _stored(originator_id: UUID | str, msg: RawMessage) -> StoredEvent:
     )
 
 
+SELECTED_SUBJECTS = 100_000
+"""Subjects whose fate a selective ``read_notifications`` remembers (its
+``select`` is asked once per aggregate, not once per event)."""
+
+
+class NotificationPage(list[Notification]):
+    """A page of :meth:`JetStreamApplicationRecorder.read_notifications`: its
+    notifications, with ``read`` (how many the read went through, skipped ones
+    included) and ``read_up_to`` (the position it reached)."""
+
+    read: int = 0
+    read_up_to: int = 0
+
+
 class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecorder):
     """Aggregate events plus the application sequence (= stream sequence)."""
 
@@ -749,8 +763,12 @@ class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecord
             seq = messages[-1].seq + 1
 
     def read_notifications(
-        self, start: int = 1, stop: int | None = None, page: int = READ_BATCH * 4
-    ) -> Iterator[list[Notification]]:
+        self,
+        start: int = 1,
+        stop: int | None = None,
+        page: int = READ_BATCH * 4,
+        select: Callable[[UUID | str], bool] | None = None,
+    ) -> Iterator[NotificationPage]:
         """Every notification from ``start`` (up to ``stop``), in stream order, in
         pages, for reading a long stretch of the stream (a rebuild).
 
@@ -759,6 +777,12 @@ class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecord
         what batched direct gets cost per message. Like
         :meth:`select_notifications`, it gives what the server that answers
         holds: a replica that is behind ends the read early, never out of order.
+
+        With ``select``, only the notifications of the aggregates it accepts
+        (called with the originator id) are made; the others are skipped as
+        they arrive, before their headers are parsed, and a page may then hold
+        none. Each page's ``read_up_to`` is the position the read has reached,
+        skipped notifications included, and ``read`` how many it read.
         """
         first = max(start, 1)
         if stop is not None and stop < first:
@@ -785,16 +809,31 @@ class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecord
         )
         consumer = str(created["name"])
         originator_id = self.scheme.originator_id
+        keep: Callable[[bytes], bool] | None = None
+        if select is not None:
+            chosen = select
+            known: dict[bytes, bool] = {}  # an aggregate's events share a subject
+
+            def keep(subject: bytes) -> bool:
+                kept = known.get(subject)
+                if kept is None:
+                    if len(known) >= SELECTED_SUBJECTS:
+                        known.clear()
+                    kept = known[subject] = chosen(originator_id(subject.decode()))
+                return kept
+
         try:
             while True:
-                messages, drained = bridge.call(
+                pulled = bridge.call(
                     bridge.pull_page,
                     name,
                     consumer,
                     page,
+                    keep,
                     operation=f"read {name} with {consumer}",
                 )
-                notifications = [
+                past_stop = stop is not None and pulled.last > stop
+                notifications = NotificationPage(
                     Notification(
                         id=msg.seq,
                         originator_id=originator_id(msg.subject),
@@ -802,12 +841,16 @@ class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecord
                         topic=msg.headers[HEADER_TOPIC],
                         state=msg.data,
                     )
-                    for msg in messages
+                    for msg in pulled.messages
                     if stop is None or msg.seq <= stop
-                ]
-                if notifications:
+                )
+                notifications.read = pulled.delivered
+                notifications.read_up_to = (
+                    min(pulled.last, stop) if stop is not None else pulled.last
+                )
+                if notifications or (keep is not None and pulled.delivered):
                     yield notifications
-                if drained or len(notifications) < len(messages):
+                if pulled.drained or past_stop:
                     return
         finally:
             with contextlib.suppress(PersistenceError):
