@@ -52,11 +52,7 @@ class _ViewConnectionPool(SQLiteConnectionPool):
             )
         except (sqlite3.Error, TypeError) as error:
             raise InterfaceError(error) from error
-        if (
-            self.durable
-            and not self.is_sqlite_memory_mode
-            and not self.is_journal_mode_wal
-        ):
+        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
             mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
             if mode.lower() != "wal":
                 raw.execute("PRAGMA journal_mode=WAL")
@@ -74,7 +70,6 @@ class _ViewConnectionPool(SQLiteConnectionPool):
         else:
             # A scratch database (a rebuild's staging file): nothing to lose.
             cursor.execute("PRAGMA synchronous=OFF")
-            cursor.execute("PRAGMA journal_mode=MEMORY")
             cursor.execute(f"PRAGMA cache_size=-{SCRATCH_CACHE_KIB}")
         cursor.execute("PRAGMA foreign_keys=OFF")
         return connection

@@ -121,29 +121,6 @@ def test_scratch_and_memory_stores_have_no_checkpoint_thread(tmp_path: Path) -> 
     assert after <= before
 
 
-def test_a_scratch_file_writes_its_pages_once_and_still_rolls_back(
-    tmp_path: Path,
-) -> None:
-    """A rebuild's scratch file keeps its rollback journal in memory: no WAL,
-    so each page is written once (not to the WAL and again at a checkpoint);
-    a rolled-back transaction (a poison search) still leaves nothing."""
-    store = SQLiteViewStore(str(tmp_path / "scratch.db"), durable=False)
-    try:
-        with store.datastore.transaction(commit=True) as cursor:
-            cursor.execute("PRAGMA journal_mode")
-            assert cursor.fetchall()[0][0] == "memory"
-            cursor.execute("CREATE TABLE t (x INTEGER)")
-            cursor.execute("INSERT INTO t VALUES (1)")
-        with store.datastore.transaction(commit=False) as cursor:
-            cursor.execute("INSERT INTO t VALUES (2)")
-        with store.datastore.transaction(commit=False) as cursor:
-            cursor.execute("SELECT x FROM t")
-            assert [row[0] for row in cursor.fetchall()] == [1]
-    finally:
-        store.close()
-    assert not (tmp_path / "scratch.db-wal").exists()
-
-
 def test_an_unknown_checkpoint_mode_is_refused_before_the_file_is_made(
     tmp_path: Path,
 ) -> None:
