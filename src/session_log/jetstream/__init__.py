@@ -8,6 +8,7 @@ from .errors import (
     InvalidOriginatorIdError,
     NotSentError,
     OutcomeUnknownError,
+    PermissionDeniedError,
     UnfitStreamError,
 )
 from .factory import Factory, JetStreamFactory
@@ -31,6 +32,7 @@ __all__ = [
     "JetStreamTrackingRecorder",
     "NotSentError",
     "OutcomeUnknownError",
+    "PermissionDeniedError",
     "SubjectScheme",
     "UnfitStreamError",
 ]

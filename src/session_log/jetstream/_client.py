@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import re
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from .errors import (
     DisconnectedError,
     JetStreamAPIError,
     NoRespondersError,
+    NotPermittedError,
     translate,
 )
 
@@ -123,6 +125,8 @@ class _Pending:
     future: asyncio.Future[Any]
     multi: bool = False
     messages: list[RawMessage] = field(default_factory=list)
+    subjects: tuple[str, ...] = ()
+    """What the request was published to: a refusal of one of them fails it."""
 
 
 class NATSBridge:
@@ -150,6 +154,7 @@ class NATSBridge:
         self._nc: Client | None = None
         self._inbox = ""
         self._pending: dict[str, _Pending] = {}
+        self._watchers: dict[str, set[asyncio.Future[Any]]] = {}
         self._tokens = itertools.count(1)
         self._closed = False
         self._started = False
@@ -209,6 +214,7 @@ class NATSBridge:
         sub = await self._nc.subscribe(self._inbox + ".*", cb=self._on_reply)
         if isinstance(self._nc, _Client):
             self._nc.handle_directly(sub, self._reply)
+            self._nc.on_refused = self._refused
 
     def close(self) -> None:
         """Close the connection and stop the loop thread (idempotent)."""
@@ -282,11 +288,37 @@ class NATSBridge:
             self._loop.call_soon_threadsafe(fn)
 
     # -------------------------------------------------------------- reply mux
-    def _new_request(self, multi: bool = False) -> tuple[str, _Pending]:
+    def _new_request(self, *subjects: str, multi: bool = False) -> tuple[str, _Pending]:
         token = str(next(self._tokens))
-        pending = _Pending(self._loop.create_future(), multi=multi)
+        pending = _Pending(self._loop.create_future(), multi=multi, subjects=subjects)
         self._pending[token] = pending
         return token, pending
+
+    def _refused(self, lowered: str, reason: str) -> None:
+        """The server refused a publish (no permission): fail the requests
+        waiting on its subject now rather than at their timeout (run in the
+        loop). nats-py gives the server's words lower-cased; NATS subjects are
+        not, so where two subjects waited on differ only in case, which one was
+        refused is unknown and both are left to their timeout.
+        """
+        subjects = {
+            subject
+            for subject in (
+                *(s for pending in self._pending.values() for s in pending.subjects),
+                *self._watchers,
+            )
+            if subject.lower() == lowered
+        }
+        if len(subjects) != 1:
+            return
+        (subject,) = subjects
+        error = NotPermittedError(f"{reason} (subject {subject})")
+        for pending in self._pending.values():
+            if subject in pending.subjects and not pending.future.done():
+                pending.future.set_exception(error)
+        for watcher in list(self._watchers.get(subject, ())):
+            if not watcher.done():
+                watcher.set_exception(error)
 
     async def _on_reply(self, msg: Msg) -> None:
         self._reply(msg.subject, msg.reply, msg.headers, msg.data, msg)
@@ -352,7 +384,7 @@ class NATSBridge:
     async def publish(self, subject: str, payload: bytes, headers: Headers) -> PubAck:
         """Publish one message to a stream and wait for its acknowledgement."""
         nc = self._require_connected()
-        token, pending = self._new_request()
+        token, pending = self._new_request(subject)
         await nc.publish(
             subject, payload, reply=f"{self._inbox}.{token}", headers=headers
         )
@@ -364,7 +396,7 @@ class NATSBridge:
     ) -> PubAck:
         """Publish an atomic batch (stored whole or not at all)."""
         nc = self._require_connected()
-        token, pending = self._new_request()
+        token, pending = self._new_request(*{subject for subject, _, _ in messages})
         last = len(messages)
         for index, (subject, payload, headers) in enumerate(messages, start=1):
             headers["Nats-Batch-Id"] = batch_id
@@ -385,7 +417,7 @@ class NATSBridge:
     ) -> RawMessage | None:
         """One message by ``seq``/``last_by_subj``/``next_by_subj``, or None."""
         nc = self._require_connected()
-        token, pending = self._new_request()
+        token, pending = self._new_request(f"$JS.API.DIRECT.GET.{stream}")
         await nc.publish(
             f"$JS.API.DIRECT.GET.{stream}",
             _encode(request),
@@ -403,7 +435,7 @@ class NATSBridge:
         and how many matching messages the server holds after them.
         """
         nc = self._require_connected()
-        token, pending = self._new_request(multi=True)
+        token, pending = self._new_request(f"$JS.API.DIRECT.GET.{stream}", multi=True)
         await nc.publish(
             f"$JS.API.DIRECT.GET.{stream}",
             _encode(request),
@@ -435,15 +467,21 @@ class NATSBridge:
         nc.handle_directly(
             sub, page.on_message, page.skip if keep is not None else None
         )
+        subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
+        watchers = self._watchers.setdefault(subject, set())
+        watchers.add(page.future)
         try:
             await nc.publish(
-                f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}",
+                subject,
                 _encode({"batch": batch, "no_wait": True}),
                 reply=inbox,
             )
             result: PulledPage = await asyncio.wait_for(page.future, self.timeout)
             return result
         finally:
+            watchers.discard(page.future)
+            if not watchers:
+                self._watchers.pop(subject, None)
             nc.stop_handling(sub)
             await sub.unsubscribe()
 
@@ -452,7 +490,7 @@ class NATSBridge:
     ) -> dict[str, Any]:
         """A JetStream API request; an error reply raises JetStreamAPIError."""
         nc = self._require_connected()
-        token, pending = self._new_request()
+        token, pending = self._new_request(f"$JS.API.{subject}")
         await nc.publish(
             f"$JS.API.{subject}",
             _encode(body) if body is not None else b"",
@@ -496,6 +534,11 @@ class NATSBridge:
             await sub.unsubscribe()
 
 
+_REFUSED_PUBLISH = re.compile(
+    r'permissions violation for publish to "([^"]+)"', re.IGNORECASE
+)
+"""How nats-server words the refusal of a publish (``-ERR '...'``)."""
+
 DirectHandler = Callable[[str, str, dict[str, str] | None, bytes], None]
 """Called with a message's subject, reply subject, headers and payload."""
 
@@ -524,6 +567,9 @@ class _Client(Client):
 
     def __init__(self) -> None:
         super().__init__()
+        self.on_refused: Callable[[str, str], None] | None = None
+        """Called with the subject and the server's words when the server
+        refuses a publish for want of permission."""
         self._direct: dict[int, DirectHandler] = {}
         self._skips: dict[int, SkipHandler] = {}
         self._signals: dict[int, Callable[[], None]] = {}
@@ -546,6 +592,15 @@ class _Client(Client):
         self._direct.pop(sub._id, None)
         self._skips.pop(sub._id, None)
         self._signals.pop(sub._id, None)
+
+    async def _process_err(self, err_msg: str) -> None:
+        # nats-py hands a permissions violation to the error callback and
+        # keeps the connection; the request it refused would wait for its
+        # timeout, as the server drops the message and nothing answers.
+        refused = _REFUSED_PUBLISH.search(err_msg)
+        if refused is not None and self.on_refused is not None:
+            self.on_refused(refused.group(1), err_msg.strip("'"))
+        await super()._process_err(err_msg)
 
     async def _process_msg(
         self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes

@@ -18,8 +18,12 @@ This is the one place where foreign errors become eventsourcing's own::
      │    ├── DataError
      │    │    └── InvalidOriginatorIdError  an id that cannot map to a subject
      │    └── ProgrammingError
-     │         └── UnfitStreamError  an existing stream whose configuration could
-     │                               lose history or breaks the recorder
+     │         ├── UnfitStreamError  an existing stream whose configuration could
+     │         │                     lose history or breaks the recorder
+     │         └── PermissionDeniedError  the server refused to take a request
+     │                               (the user may not publish to its subject):
+     │                               it was dropped, so nothing was stored; the
+     │                               message names the subject
      └── ...
 
 Every message names the operation and the server it was trying to reach.
@@ -53,6 +57,10 @@ class UnfitStreamError(ProgrammingError):
     """An existing stream whose configuration is not fit to hold events."""
 
 
+class PermissionDeniedError(ProgrammingError):
+    """The server refused a request for want of permission: nothing was stored."""
+
+
 class NotSentError(OperationalError):
     """The connection was down, so nothing was sent (and nothing stored)."""
 
@@ -79,6 +87,10 @@ class NoRespondersError(Exception):
     """Nothing answered a request (raised inside the client only)."""
 
 
+class NotPermittedError(Exception):
+    """The server refused a publish (raised inside the client only)."""
+
+
 def translate(exc: BaseException, operation: str, server: str) -> PersistenceError:
     """The eventsourcing error for ``exc`` raised while doing ``operation``."""
     if isinstance(exc, PersistenceError):
@@ -94,6 +106,8 @@ def translate(exc: BaseException, operation: str, server: str) -> PersistenceErr
         )
     if isinstance(exc, DisconnectedError):
         return NotSentError(f"{where}: not sent: {exc}")
+    if isinstance(exc, NotPermittedError):
+        return PermissionDeniedError(f"{where}: refused: {exc}")
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return OperationalError(f"{where}: timed out waiting for the server")
     if isinstance(exc, NoRespondersError):

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from ._client import Headers
-from .errors import JetStreamAPIError
+from .errors import JetStreamAPIError, PermissionDeniedError
 
 Message = tuple[str, bytes, Headers]
 
@@ -126,10 +126,10 @@ class GroupCommit:
         messages = [message for entry in group for message in entry.messages]
         try:
             last = self._send(messages)
-        except (IntegrityError, OperationalError) as error:
-            refused = isinstance(error, IntegrityError) or isinstance(
-                error.__cause__, JetStreamAPIError
-            )
+        except (IntegrityError, OperationalError, PermissionDeniedError) as error:
+            refused = isinstance(
+                error, IntegrityError | PermissionDeniedError
+            ) or isinstance(error.__cause__, JetStreamAPIError)
             for entry in group:
                 # Refused: nothing stored, and whose fault it was is unknown.
                 # Otherwise (no acknowledgement): each save finds out itself.
