@@ -111,6 +111,15 @@ def test_command_decoder_on_json_objects_with_real_tags(
     decode_or_invalid(json.dumps(body).encode())
 
 
+class DemoEvents(tuple[SessionLog, list[StoredEvent]]):
+    """The application and the demo's stored events, with a short repr: when a
+    fuzz test fails, hypothesis prints its arguments, and the events' own repr
+    (about 1 MB) made it warn instead ("overly large repr"), hiding the case."""
+
+    def __repr__(self) -> str:
+        return f"<the demo album's {len(self[1])} stored events>"
+
+
 @pytest.fixture(scope="module")
 def demo_events() -> Iterator[tuple[SessionLog, list[StoredEvent]]]:
     saved = {k: os.environ.pop(k) for k in list(os.environ) if "PERSISTENCE" in k}
@@ -122,7 +131,7 @@ def demo_events() -> Iterator[tuple[SessionLog, list[StoredEvent]]]:
             StoredEvent(n.originator_id, n.originator_version, n.topic, n.state)
             for n in notifications
         ]
-        yield app, events
+        yield DemoEvents((app, events))
     finally:
         app.close()
         os.environ.update(saved)
