@@ -281,8 +281,23 @@ class PostgresViewStore(ViewStore):
             connect_timeout=connect_timeout,
             idle_in_transaction_session_timeout=30,
         )
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        self._create_schema(schema)
+
+    def _create_schema(self, schema: str, attempts: int = 5) -> None:
+        """Create the schema if missing. Two processes opening a new schema at
+        once race as for tables (see :meth:`ViewStore._create_tables`): ``CREATE
+        SCHEMA IF NOT EXISTS`` in the loser waits for the winner's row and then
+        fails with a unique violation; trying again finds the schema."""
+        for attempt in range(attempts):
+            try:
+                with self.datastore.transaction(commit=True) as cursor:
+                    cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            except IntegrityError:
+                if attempt + 1 == attempts:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+            else:
+                return
 
     def _construct(self, name: str, namespace: str, *, with_indexes: bool) -> SQLView:
         cls: type[PostgresView] = view_type(name).postgres

@@ -151,3 +151,51 @@ def test_a_late_write_result_is_not_taken_for_a_read_on_postgres(
         assert view.position("s") == 300
     finally:
         dispose(store)
+
+
+def test_a_schema_another_process_creates_at_the_same_moment_is_used(
+    tmp_path: Path,
+) -> None:
+    """Two workers opening a new PostgreSQL schema at once: ``CREATE SCHEMA IF
+    NOT EXISTS`` in the second waits for the first's uncommitted row, then fails
+    with a unique violation (CI once failed so). Made certain here: the schema is
+    created in a transaction held open until the store's statement waits on it."""
+    import psycopg
+
+    reason = postgres_unreachable()
+    if reason:
+        make_store("postgres", tmp_path)  # skips, or fails under CI, with why
+    schema = f"pt_{uuid.uuid4().hex[:12]}"
+    outcome: dict[str, object] = {}
+
+    def open_store_() -> None:
+        try:
+            outcome["store"] = PostgresViewStore(schema=schema, **PG)
+        except Exception as error:
+            outcome["error"] = error
+
+    with psycopg.connect(**PG) as other:  # type: ignore[arg-type]
+        other.execute(f'CREATE SCHEMA "{schema}"')
+        opening = threading.Thread(target=open_store_)
+        opening.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with psycopg.connect(**PG) as watcher:  # type: ignore[arg-type]
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type "
+                    "= 'Lock' AND query LIKE 'CREATE SCHEMA IF NOT EXISTS%%'"
+                ).fetchone()
+            if waiting and waiting[0]:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the store's CREATE SCHEMA never waited on the other's")
+        other.commit()
+    opening.join(10)
+    assert "error" not in outcome, outcome.get("error")
+    store = outcome["store"]
+    assert isinstance(store, PostgresViewStore)
+    try:
+        assert store.view("timeline").position("anything") == 0
+    finally:
+        dispose(store)
