@@ -568,8 +568,9 @@ class _Client(Client):
     def __init__(self) -> None:
         super().__init__()
         self.on_refused: Callable[[str, str], None] | None = None
-        """Called with the subject and the server's words when the server
-        refuses a publish for want of permission."""
+        """Called with the subject and the server's words (both lower-cased by
+        nats-py's parser) when the server refuses a publish for want of
+        permission."""
         self._direct: dict[int, DirectHandler] = {}
         self._skips: dict[int, SkipHandler] = {}
         self._signals: dict[int, Callable[[], None]] = {}
