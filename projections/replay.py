@@ -91,9 +91,9 @@ def read_batches(
                 start=position, limit=batch_size, stop=stop, inclusive_of_start=False
             )
         )
-        chosen = (
+        chosen = (  # the bulk reader was given ``select`` and applied it
             notifications
-            if select is None
+            if select is None or pages is not None
             else [n for n in notifications if select(n.originator_id)]
         )
         decoded = [(decode(app.mapper, n), Tracking(source, n.id)) for n in chosen]

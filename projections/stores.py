@@ -13,7 +13,7 @@ import tempfile
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -27,6 +27,25 @@ from projections.sqlite_backend import Checkpoints, SQLiteView, ViewsSQLiteDatas
 
 if TYPE_CHECKING:
     from projections.postgres_backend import PostgresView
+
+
+def _despite_races(create: Callable[[], None], attempts: int = 5) -> None:
+    """Run ``create`` (``CREATE ... IF NOT EXISTS`` of a schema or of a view's
+    tables), again when it lost a race. Two processes starting at once (workers,
+    API replicas) may race: PostgreSQL's ``IF NOT EXISTS`` then fails in the
+    loser with a unique violation on its catalogue (it waited for the winner's
+    row), or the creation deadlocks with another process's writes; the server
+    rolls the loser back, and trying again finds what the winner created."""
+    for attempt in range(attempts):
+        try:
+            create()
+        except (IntegrityError, OperationalError) as error:
+            lost_race = isinstance(error, IntegrityError) or "deadlock" in str(error)
+            if not lost_race or attempt + 1 == attempts:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+        else:
+            return
 
 
 class ViewStore(ABC):
@@ -44,29 +63,9 @@ class ViewStore(ABC):
         found = self._views.get(namespace)
         if found is None:
             found = self._construct(name, namespace, with_indexes=True)
-            self._create_tables(found)
+            _despite_races(found.create_table)
             self._views[namespace] = found
         return found
-
-    @staticmethod
-    def _create_tables(view: SQLView, attempts: int = 5) -> None:
-        """Create ``view``'s tables if missing. Two processes starting at once
-        (workers, API replicas) may race: PostgreSQL's ``CREATE TABLE IF NOT
-        EXISTS`` then fails in the loser with a unique violation on its
-        catalog, or the creation deadlocks with another process's writes; the
-        server rolls the loser back, and trying again succeeds."""
-        for attempt in range(attempts):
-            try:
-                view.create_table()
-            except (IntegrityError, OperationalError) as error:
-                lost_race = isinstance(error, IntegrityError) or "deadlock" in str(
-                    error
-                )
-                if not lost_race or attempt + 1 == attempts:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-            else:
-                return
 
     def fresh_view(self, name: str, suffix: str) -> SQLView:
         """An empty copy of view ``name`` in tables named ``<view>__<suffix>_*``."""
@@ -281,23 +280,11 @@ class PostgresViewStore(ViewStore):
             connect_timeout=connect_timeout,
             idle_in_transaction_session_timeout=30,
         )
-        self._create_schema(schema)
+        _despite_races(self._create_schema)
 
-    def _create_schema(self, schema: str, attempts: int = 5) -> None:
-        """Create the schema if missing. Two processes opening a new schema at
-        once race as for tables (see :meth:`ViewStore._create_tables`): ``CREATE
-        SCHEMA IF NOT EXISTS`` in the loser waits for the winner's row and then
-        fails with a unique violation; trying again finds the schema."""
-        for attempt in range(attempts):
-            try:
-                with self.datastore.transaction(commit=True) as cursor:
-                    cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            except IntegrityError:
-                if attempt + 1 == attempts:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
-            else:
-                return
+    def _create_schema(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
 
     def _construct(self, name: str, namespace: str, *, with_indexes: bool) -> SQLView:
         cls: type[PostgresView] = view_type(name).postgres

@@ -126,7 +126,7 @@ class _Pending:
     multi: bool = False
     messages: list[RawMessage] = field(default_factory=list)
     subjects: tuple[str, ...] = ()
-    """What the request was published to: a refusal of one of them fails it."""
+    """What the request was published to (see ``NATSBridge._waiting``)."""
 
 
 class NATSBridge:
@@ -154,7 +154,9 @@ class NATSBridge:
         self._nc: Client | None = None
         self._inbox = ""
         self._pending: dict[str, _Pending] = {}
-        self._watchers: dict[str, set[asyncio.Future[Any]]] = {}
+        self._waiting: dict[str, set[asyncio.Future[Any]]] = {}
+        """The futures of the requests in flight, by the subjects they were
+        published to (a refusal of a subject fails its requests)."""
         self._tokens = itertools.count(1)
         self._closed = False
         self._started = False
@@ -243,6 +245,7 @@ class NATSBridge:
             if not pending.future.done():
                 pending.future.cancel()
         self._pending.clear()
+        self._waiting.clear()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
         for task in tasks:
             task.cancel()
@@ -292,7 +295,20 @@ class NATSBridge:
         token = str(next(self._tokens))
         pending = _Pending(self._loop.create_future(), multi=multi, subjects=subjects)
         self._pending[token] = pending
+        self._wait_on(subjects, pending.future)
         return token, pending
+
+    def _wait_on(self, subjects: Sequence[str], future: asyncio.Future[Any]) -> None:
+        for subject in subjects:
+            self._waiting.setdefault(subject, set()).add(future)
+
+    def _done_with(self, subjects: Sequence[str], future: asyncio.Future[Any]) -> None:
+        for subject in subjects:
+            futures = self._waiting.get(subject)
+            if futures is not None:
+                futures.discard(future)
+                if not futures:
+                    del self._waiting[subject]
 
     def _refused(self, lowered: str, reason: str) -> None:
         """The server refused a publish (no permission): fail the requests
@@ -301,24 +317,14 @@ class NATSBridge:
         not, so where two subjects waited on differ only in case, which one was
         refused is unknown and both are left to their timeout.
         """
-        subjects = {
-            subject
-            for subject in (
-                *(s for pending in self._pending.values() for s in pending.subjects),
-                *self._watchers,
-            )
-            if subject.lower() == lowered
-        }
+        subjects = [subject for subject in self._waiting if subject.lower() == lowered]
         if len(subjects) != 1:
             return
         (subject,) = subjects
         error = NotPermittedError(f"{reason} (subject {subject})")
-        for pending in self._pending.values():
-            if subject in pending.subjects and not pending.future.done():
-                pending.future.set_exception(error)
-        for watcher in list(self._watchers.get(subject, ())):
-            if not watcher.done():
-                watcher.set_exception(error)
+        for future in self._waiting[subject]:
+            if not future.done():
+                future.set_exception(error)
 
     async def _on_reply(self, msg: Msg) -> None:
         self._reply(msg.subject, msg.reply, msg.headers, msg.data, msg)
@@ -367,6 +373,7 @@ class NATSBridge:
             return await asyncio.wait_for(pending.future, self.timeout)
         finally:
             self._pending.pop(token, None)
+            self._done_with(pending.subjects, pending.future)
 
     def _require_connected(self) -> Client:
         nc = self._nc
@@ -468,8 +475,7 @@ class NATSBridge:
             sub, page.on_message, page.skip if keep is not None else None
         )
         subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{consumer}"
-        watchers = self._watchers.setdefault(subject, set())
-        watchers.add(page.future)
+        self._wait_on([subject], page.future)
         try:
             await nc.publish(
                 subject,
@@ -479,9 +485,7 @@ class NATSBridge:
             result: PulledPage = await asyncio.wait_for(page.future, self.timeout)
             return result
         finally:
-            watchers.discard(page.future)
-            if not watchers:
-                self._watchers.pop(subject, None)
+            self._done_with([subject], page.future)
             nc.stop_handling(sub)
             await sub.unsubscribe()
 
