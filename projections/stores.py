@@ -18,7 +18,12 @@ from contextlib import closing, contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from eventsourcing.persistence import IntegrityError, OperationalError, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    Tracking,
+)
 
 from projections.catalog import view_type
 from projections.schema import check_name, check_prefix
@@ -29,19 +34,39 @@ if TYPE_CHECKING:
     from projections.postgres_backend import PostgresView
 
 
+_LOST_RACE_STATES = frozenset(
+    {
+        "23505",  # unique_violation: waited for the winner's catalogue row
+        "42P06",  # duplicate_schema
+        "42P07",  # duplicate_table: a table or index created since the check
+        "42710",  # duplicate_object: 'type "<table>" already exists'
+        "40P01",  # deadlock_detected
+    }
+)
+
+
+def _lost_race(error: Exception) -> bool:
+    """Whether ``error`` says another process created the same thing first."""
+    if isinstance(error, IntegrityError) or "deadlock" in str(error):
+        return True
+    return getattr(error.__cause__, "sqlstate", None) in _LOST_RACE_STATES
+
+
 def _despite_races(create: Callable[[], None], attempts: int = 5) -> None:
     """Run ``create`` (``CREATE ... IF NOT EXISTS`` of a schema or of a view's
     tables), again when it lost a race. Two processes starting at once (workers,
-    API replicas) may race: PostgreSQL's ``IF NOT EXISTS`` then fails in the
-    loser with a unique violation on its catalogue (it waited for the winner's
-    row), or the creation deadlocks with another process's writes; the server
-    rolls the loser back, and trying again finds what the winner created."""
+    API replicas) may race, and PostgreSQL's ``IF NOT EXISTS`` does not hold
+    them apart: the loser fails with a unique violation on its catalogue (it
+    waited for the winner's row), or with ``type "<table>" already exists`` (the
+    winner committed between the loser's existence check and its insert), or
+    the creation deadlocks with another process's writes. The server rolls the
+    loser back, and trying again finds what the winner created. Any other error
+    is raised at once."""
     for attempt in range(attempts):
         try:
             create()
-        except (IntegrityError, OperationalError) as error:
-            lost_race = isinstance(error, IntegrityError) or "deadlock" in str(error)
-            if not lost_race or attempt + 1 == attempts:
+        except (IntegrityError, OperationalError, ProgrammingError) as error:
+            if not _lost_race(error) or attempt + 1 == attempts:
                 raise
             time.sleep(0.05 * (attempt + 1))
         else:
