@@ -5,6 +5,7 @@ Select it the library's standard way: ``PERSISTENCE_MODULE=session_log.jetstream
 """
 
 from .errors import (
+    EventTooLargeError,
     InvalidOriginatorIdError,
     NotSentError,
     OutcomeUnknownError,
@@ -22,6 +23,7 @@ from .recorders import (
 from .subjects import SubjectScheme
 
 __all__ = [
+    "EventTooLargeError",
     "Factory",
     "InvalidOriginatorIdError",
     "JetStreamAggregateRecorder",

@@ -38,6 +38,23 @@ T = TypeVar("T")
 
 Headers = dict[str, str]
 
+BATCH_HEADER_BYTES = 128
+"""Room for the headers :meth:`NATSBridge.publish_batch` adds to each message
+(``Nats-Batch-Id``, ``Nats-Batch-Sequence``, ``Nats-Batch-Commit``: 104 bytes at
+most with a 32-character id and a four-digit sequence)."""
+
+
+def message_size(payload: bytes, headers: Headers) -> int:
+    """The size the server checks against its ``max_payload``: the header block
+    as nats-py writes it (``NATS/1.0``, one ``key: value`` line per header, an
+    empty line) plus the payload. nats-py itself checks only the payload; a
+    message over the limit with its headers makes the server close the
+    connection instead of answering."""
+    size = len(b"NATS/1.0\r\n\r\n") + len(payload)
+    for key, value in headers.items():
+        size += len(key.strip().encode()) + len(value.strip().encode()) + 4
+    return size
+
 
 class RawMessage(msgspec.Struct, frozen=True):
     """A stored message as returned by a direct get."""
@@ -174,6 +191,13 @@ class NATSBridge:
     @property
     def is_connected(self) -> bool:
         return self._nc is not None and self._nc.is_connected
+
+    @property
+    def max_payload(self) -> int | None:
+        """The largest message (headers and payload) the server takes, from its
+        INFO (``max_payload``, 1 MiB by default); None before connecting."""
+        nc = self._nc
+        return nc.max_payload if nc is not None and nc.max_payload > 0 else None
 
     def start(self) -> None:
         with self._lock:
@@ -368,8 +392,14 @@ class NATSBridge:
                 )
             pending.future.set_result(msg)
 
-    async def _await(self, token: str, pending: _Pending) -> Any:
+    async def _exchange(
+        self, token: str, pending: _Pending, sending: Awaitable[None]
+    ) -> Any:
+        """Send a request (``sending``) and wait for its reply. The request is
+        forgotten however this ends, a send that raises included (a message
+        nats-py refuses to send, a connection closed meanwhile)."""
         try:
+            await sending
             return await asyncio.wait_for(pending.future, self.timeout)
         finally:
             self._pending.pop(token, None)
@@ -392,10 +422,10 @@ class NATSBridge:
         """Publish one message to a stream and wait for its acknowledgement."""
         nc = self._require_connected()
         token, pending = self._new_request(subject)
-        await nc.publish(
+        sending = nc.publish(
             subject, payload, reply=f"{self._inbox}.{token}", headers=headers
         )
-        reply: Msg = await self._await(token, pending)
+        reply: Msg = await self._exchange(token, pending, sending)
         return _check_ack(reply.data)
 
     async def publish_batch(
@@ -404,19 +434,25 @@ class NATSBridge:
         """Publish an atomic batch (stored whole or not at all)."""
         nc = self._require_connected()
         token, pending = self._new_request(*{subject for subject, _, _ in messages})
-        last = len(messages)
-        for index, (subject, payload, headers) in enumerate(messages, start=1):
-            headers["Nats-Batch-Id"] = batch_id
-            headers["Nats-Batch-Sequence"] = str(index)
-            if index == last:
-                headers["Nats-Batch-Commit"] = "1"
-                await nc.publish(
-                    subject, payload, reply=f"{self._inbox}.{token}", headers=headers
-                )
-            else:
-                headers.pop("Nats-Batch-Commit", None)  # left by an earlier batch
-                await nc.publish(subject, payload, headers=headers)
-        reply: Msg = await self._await(token, pending)
+
+        async def send() -> None:
+            last = len(messages)
+            for index, (subject, payload, headers) in enumerate(messages, start=1):
+                headers["Nats-Batch-Id"] = batch_id
+                headers["Nats-Batch-Sequence"] = str(index)
+                if index == last:
+                    headers["Nats-Batch-Commit"] = "1"
+                    await nc.publish(
+                        subject,
+                        payload,
+                        reply=f"{self._inbox}.{token}",
+                        headers=headers,
+                    )
+                else:
+                    headers.pop("Nats-Batch-Commit", None)  # left by an earlier batch
+                    await nc.publish(subject, payload, headers=headers)
+
+        reply: Msg = await self._exchange(token, pending, send())
         return _check_ack(reply.data)
 
     async def direct_get(
@@ -425,12 +461,12 @@ class NATSBridge:
         """One message by ``seq``/``last_by_subj``/``next_by_subj``, or None."""
         nc = self._require_connected()
         token, pending = self._new_request(f"$JS.API.DIRECT.GET.{stream}")
-        await nc.publish(
+        sending = nc.publish(
             f"$JS.API.DIRECT.GET.{stream}",
             _encode(request),
             reply=f"{self._inbox}.{token}",
         )
-        reply: Msg | None = await self._await(token, pending)
+        reply: Msg | None = await self._exchange(token, pending, sending)
         if reply is None:
             return None
         return _raw(reply.headers or {}, reply.data)
@@ -443,12 +479,14 @@ class NATSBridge:
         """
         nc = self._require_connected()
         token, pending = self._new_request(f"$JS.API.DIRECT.GET.{stream}", multi=True)
-        await nc.publish(
+        sending = nc.publish(
             f"$JS.API.DIRECT.GET.{stream}",
             _encode(request),
             reply=f"{self._inbox}.{token}",
         )
-        result: tuple[list[RawMessage], int] = await self._await(token, pending)
+        result: tuple[list[RawMessage], int] = await self._exchange(
+            token, pending, sending
+        )
         return result
 
     async def pull_page(
@@ -495,12 +533,12 @@ class NATSBridge:
         """A JetStream API request; an error reply raises JetStreamAPIError."""
         nc = self._require_connected()
         token, pending = self._new_request(f"$JS.API.{subject}")
-        await nc.publish(
+        sending = nc.publish(
             f"$JS.API.{subject}",
             _encode(body) if body is not None else b"",
             reply=f"{self._inbox}.{token}",
         )
-        reply: Msg | None = await self._await(token, pending)
+        reply: Msg | None = await self._exchange(token, pending, sending)
         if reply is None:
             raise JetStreamAPIError(404, 0, "not found")
         result = _decode_api(reply.data)

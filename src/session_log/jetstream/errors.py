@@ -16,7 +16,10 @@ This is the one place where foreign errors become eventsourcing's own::
      │    │    └── OutcomeUnknownError  a write whose acknowledgement was lost and
      │    │                              whose outcome could not be established
      │    ├── DataError
-     │    │    └── InvalidOriginatorIdError  an id that cannot map to a subject
+     │    │    ├── InvalidOriginatorIdError  an id that cannot map to a subject
+     │    │    └── EventTooLargeError  an event larger, as a NATS message, than the
+     │    │                            server's max_payload: the save is refused
+     │    │                            before anything of it is sent
      │    └── ProgrammingError
      │         ├── UnfitStreamError  an existing stream whose configuration could
      │         │                     lose history or breaks the recorder
@@ -51,6 +54,10 @@ NO_MESSAGE = 10037  # a message get found no message
 
 class InvalidOriginatorIdError(DataError, ValueError):
     """An originator id that cannot be mapped safely onto a NATS subject."""
+
+
+class EventTooLargeError(DataError, ValueError):
+    """An event too large for the server to take: nothing of its save was sent."""
 
 
 class UnfitStreamError(ProgrammingError):

@@ -49,10 +49,18 @@ from eventsourcing.persistence import (
 )
 
 from . import chain
-from ._client import Headers, NATSBridge, RawMessage, message_from_api
+from ._client import (
+    BATCH_HEADER_BYTES,
+    Headers,
+    NATSBridge,
+    RawMessage,
+    message_from_api,
+    message_size,
+)
 from .errors import (
     NO_MESSAGE,
     STREAM_NOT_FOUND,
+    EventTooLargeError,
     InvalidOriginatorIdError,
     JetStreamAPIError,
     NotSentError,
@@ -383,6 +391,7 @@ class JetStreamAggregateRecorder(AggregateRecorder):
             messages = save.messages(expected)
             if tracking is not None:
                 messages.append(self._tracking_message(tracking, save))
+            self._check_sizes(save, messages)
             try:
                 last_seq = self._send(messages, save)
             except IntegrityError:
@@ -420,6 +429,35 @@ class JetStreamAggregateRecorder(AggregateRecorder):
             f"save abandoned after {MAX_ATTEMPTS} attempts: the aggregates keep moving"
         )
         raise IntegrityError(msg)
+
+    def _check_sizes(
+        self, save: _Save, messages: list[tuple[str, bytes, Headers]]
+    ) -> None:
+        """Refuse the save, before anything is sent, if one of its messages is
+        larger than the server takes (its headers and the batch's included)."""
+        limit = self.bridge.max_payload
+        if limit is None:
+            return
+        for index, (_subject, payload, headers) in enumerate(messages):
+            size = message_size(payload, headers) + BATCH_HEADER_BYTES
+            if size <= limit:
+                continue
+            if index < len(save.events):
+                event = save.events[index]
+                what = (
+                    f"event {index + 1} of {len(save.events)} "
+                    f"({event.originator_id!r} version {event.originator_version}, "
+                    f"{event.topic})"
+                )
+            else:
+                what = "the tracking record"
+            msg = (
+                f"{what} is {size:,} bytes as a NATS message ({len(payload):,} "
+                f"bytes of state, the rest headers); the server at "
+                f"{self.bridge.server} takes at most {limit:,} (its max_payload): "
+                f"nothing of the save was sent"
+            )
+            raise EventTooLargeError(msg)
 
     def _outcome_unknown(
         self, save: _Save, error: OperationalError, last: OperationalError | None
