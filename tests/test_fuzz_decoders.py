@@ -240,3 +240,48 @@ def test_a_damaged_class_version_is_a_decode_error(
     )
     with pytest.raises(ValueError, match="class_version its class cannot upcast"):
         app.mapper.to_domain_event(damaged)
+
+
+@pytest.mark.parametrize(
+    ("topic_end", "version"), [(":SessionBooked", 3), (":TakeRecorded", 2)]
+)
+def test_an_event_of_a_newer_release_is_a_decode_error(
+    demo_events: tuple[SessionLog, list[StoredEvent]], topic_end: str, version: int
+) -> None:
+    """A class_version above the class's own (an event a newer release wrote)
+    was taken as it is, its unknown fields silently ignored."""
+    app, events = demo_events
+    stored = next(e for e in events if e.topic.endswith(topic_end))
+    state = msgspec.json.decode(stored.state)
+    state["class_version"] = version
+    newer = StoredEvent(
+        stored.originator_id,
+        stored.originator_version,
+        stored.topic,
+        msgspec.json.encode(state),
+    )
+    with pytest.raises(ValueError, match=f"newer release \\(class_version {version};"):
+        app.mapper.to_domain_event(newer)
+
+
+def test_only_states_with_a_class_version_are_decoded_twice(
+    demo_events: tuple[SessionLog, list[StoredEvent]],
+) -> None:
+    app, events = demo_events
+    transcoder = app.mapper.transcoder
+    calls: list[bytes] = []
+    decode = transcoder.decode
+
+    def counting(data: bytes) -> Any:
+        calls.append(data)
+        return decode(data)
+
+    transcoder.decode = counting  # type: ignore[method-assign]
+    try:
+        for stored in events:
+            app.mapper.to_domain_event(stored)
+    finally:
+        del transcoder.decode
+    with_key = sum(1 for e in events if b'"class_version"' in e.state)
+    assert 0 < with_key < len(events)
+    assert len(calls) == len(events) + with_key
