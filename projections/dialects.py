@@ -76,12 +76,16 @@ class Dialect:
         null = "" if column.nullable else " NOT NULL"
         return f"{column.name} {self.types[column.type]}{null}"
 
+    clustered_suffix = ""
+    """What makes a :attr:`~projections.schema.Table.clustered` table so."""
+
     def create_table(self, table: Table, physical: str) -> str:
         cols = ", ".join(self.column_ddl(c) for c in table.columns)
         pk = ", ".join(table.primary_key)
+        suffix = self.clustered_suffix if table.clustered else ""
         return (
             f"CREATE TABLE IF NOT EXISTS {self.qualify(physical)} ({cols}, "
-            f'CONSTRAINT "{physical}_pkey" PRIMARY KEY ({pk}))'
+            f'CONSTRAINT "{physical}_pkey" PRIMARY KEY ({pk})){suffix}'
         )
 
     def create_indexes(
@@ -170,6 +174,7 @@ decode_json = msgspec.json.Decoder().decode
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
+    clustered_suffix = " WITHOUT ROWID"
     types = {
         "int": "INTEGER",
         "text": "TEXT",

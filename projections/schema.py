@@ -43,6 +43,10 @@ class Table:
     primary_key: tuple[str, ...]
     indexes: tuple[tuple[str, ...], ...] = ()
     doc: str = ""
+    clustered: bool = False
+    """Rows stored in primary-key order, once (SQLite: ``WITHOUT ROWID``), for
+    narrow tables appended in key order: a rowid table keeps each row twice
+    (the table and its primary-key index). PostgreSQL ignores it."""
 
     def __post_init__(self) -> None:
         check_name(self.name, "table")

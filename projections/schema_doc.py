@@ -35,7 +35,10 @@ def _table(view: str, table: Table) -> list[str]:
             f"{_POSTGRES.types[column.type]} | {'yes' if column.nullable else ''} |"
         )
     lines.append("")
-    lines.append(f"Primary key: ({', '.join(table.primary_key)}).")
+    clustered = (
+        " (SQLite: stored in its order, `WITHOUT ROWID`)" if table.clustered else ""
+    )
+    lines.append(f"Primary key: ({', '.join(table.primary_key)}){clustered}.")
     if table.indexes:
         indexes = "; ".join(f"({', '.join(i)})" for i in table.indexes)
         lines.append(f"Indexes: {indexes}.")

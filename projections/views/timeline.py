@@ -54,6 +54,7 @@ SUBJECTS = Table(
     ),
     primary_key=("stream", "position", "subject_id", "role"),
     indexes=(("subject_id", "position"),),
+    clustered=True,
     doc="What each decision concerns; role is aggregate, actor or mentioned.",
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,29 @@ def test_four_processes_opening_new_views_at_once_all_succeed(
         for store in stores[1:]:
             store.close()
     assert failures == []
+
+
+def test_timeline_subjects_are_stored_once_in_key_order_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    """A clustered table is ``WITHOUT ROWID`` on SQLite (no second copy of each
+    row in a primary-key index); the others keep their rowid."""
+    import sqlite3
+
+    store = SQLiteViewStore(str(tmp_path / "views.db"))
+    try:
+        store.view("timeline")
+    finally:
+        store.close()
+    with closing(sqlite3.connect(tmp_path / "views.db")) as db:
+        with pytest.raises(sqlite3.OperationalError, match="no such column: rowid"):
+            db.execute("SELECT rowid FROM timeline_subjects")
+        db.execute("SELECT rowid FROM timeline_entries")
+        indexes = [
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'timeline_subjects'"
+            )
+        ]
+    assert not any(name.startswith("sqlite_autoindex") for name in indexes)
