@@ -187,6 +187,37 @@ def _qualified(view: SQLView) -> dict[str, str]:
     return {t: view.dialect.qualify(p) for t, p in view.table_names().items()}
 
 
+def copy_statement(
+    columns: Sequence[str],
+    target: tuple[str, str],
+    source: tuple[str, str],
+    *,
+    whole: bool,
+) -> str:
+    """``INSERT ... SELECT`` of every row of ``source`` into ``target`` (each a
+    SQLite database alias and table). ``whole`` (the target empty, both tables
+    made by the same definition) copies with ``SELECT *``: SQLite's transfer
+    optimisation then copies the stored records and index entries as they are,
+    without decoding and encoding each row again; another statement shape
+    disables it."""
+    into = f'{target[0]}."{target[1]}"'
+    origin = f'{source[0]}."{source[1]}"'
+    if whole:
+        return f"INSERT INTO {into} SELECT * FROM {origin}"
+    names = ", ".join(columns)
+    return f"INSERT INTO {into} ({names}) SELECT {names} FROM {origin}"
+
+
+def _same_columns(cursor: Any, *tables: tuple[str, str]) -> bool:
+    """Whether the tables have the same columns in the same order, of the same
+    declared types and constraints (``SELECT *`` copies by position)."""
+    shapes = []
+    for database, table in tables:
+        cursor.execute(f'PRAGMA {database}.table_info("{table}")')
+        shapes.append([tuple(row) for row in cursor.fetchall()])
+    return bool(shapes[0]) and all(shape == shapes[0] for shape in shapes)
+
+
 class SQLiteViewStore(ViewStore):
     """Views in one SQLite database file (``":memory:"`` for a private one)."""
 
@@ -249,13 +280,19 @@ class SQLiteViewStore(ViewStore):
             try:
                 with connection.transaction(commit=True) as cursor:
                     for table in shadow.all_tables:
-                        names = ", ".join(c.name for c in table.columns)
-                        target = shadow.dialect.qualify(shadow.physical(table.name))
-                        target = f"main.{target}"  # the same name may be attached
+                        physical = shadow.physical(table.name)
                         for number in range(len(paths)):
+                            source = f"{namespace}_{table.name}"
+                            whole = number == 0 and _same_columns(
+                                cursor, ("main", physical), (f"part{number}", source)
+                            )
                             cursor.execute(
-                                f"INSERT INTO {target} ({names}) SELECT {names} "
-                                f'FROM part{number}."{namespace}_{table.name}"'
+                                copy_statement(
+                                    table.column_names,
+                                    ("main", physical),
+                                    (f"part{number}", source),
+                                    whole=whole,
+                                )
                             )
                     for tracking in trackings:
                         shadow.insert_tracking_in(cursor, tracking)

@@ -321,3 +321,35 @@ def running(pid: int) -> bool:
         "X",
     )
     return state not in ("Z", "X")
+
+
+def test_the_first_part_is_copied_as_stored_records(tmp_path: Path) -> None:
+    """Merging the workers' files: the first part goes into the empty shadow
+    with ``SELECT *``, which SQLite runs as its transfer optimisation (the
+    ``RowData`` opcode: stored records copied as they are); the others, into a
+    table that holds rows by then, name their columns. A table whose columns
+    differ is never copied by position."""
+    import sqlite3
+    from contextlib import closing
+
+    from projections.stores import SQLiteViewStore, _same_columns, copy_statement
+
+    for name in ("target", "part0"):
+        store = SQLiteViewStore(str(tmp_path / f"{name}.db"), durable=False)
+        store.fresh_view("timeline", name)
+        store.close()
+    with closing(sqlite3.connect(tmp_path / "target.db")) as db:
+        db.execute(f"ATTACH DATABASE '{tmp_path / 'part0.db'}' AS part0")
+        db.execute("CREATE TABLE main.other (stream TEXT, position INTEGER)")
+        cursor = db.cursor()
+        for table in ("entries", "subjects"):
+            target = ("main", f"timeline__target_{table}")
+            source = ("part0", f"timeline__part0_{table}")
+            assert _same_columns(cursor, target, source)
+            assert not _same_columns(cursor, ("main", "other"), source)
+            opcodes = {}
+            for whole in (True, False):
+                sql = copy_statement(("stream",), target, source, whole=whole)
+                opcodes[whole] = {row[1] for row in db.execute("EXPLAIN " + sql)}
+            assert "RowData" in opcodes[True]
+            assert "RowData" not in opcodes[False]
