@@ -40,7 +40,7 @@ Headers = dict[str, str]
 
 BATCH_HEADER_BYTES = 128
 """Room for the headers :meth:`NATSBridge.publish_batch` adds to each message
-(``Nats-Batch-Id``, ``Nats-Batch-Sequence``, ``Nats-Batch-Commit``: 104 bytes at
+(``Nats-Batch-Id``, ``Nats-Batch-Sequence``, ``Nats-Batch-Commit``: 98 bytes at
 most with a 32-character id and a four-digit sequence)."""
 
 
