@@ -11,6 +11,7 @@ with ``PermissionDeniedError``, naming the subject.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -23,6 +24,7 @@ from session_log.jetstream import JetStreamFactory
 from session_log.jetstream._client import NATSBridge
 from session_log.jetstream.errors import NotPermittedError, PermissionDeniedError
 from session_log.jetstream.recorders import JetStreamApplicationRecorder
+from session_log.jetstream.subscription import JetStreamSubscription
 
 CONFIG = """
 authorization {
@@ -33,6 +35,10 @@ authorization {
       permissions: {
         publish: {allow: [">"], deny: ["$JS.API.CONSUMER.CREATE.>", "fenced.q.>"]}
       }
+    },
+    {
+      user: "blind", password: "pw-blind",
+      permissions: {subscribe: {allow: [">"], deny: ["unsignalled.>"]}}
     }
   ]
 }
@@ -152,3 +158,49 @@ def test_a_refusal_that_could_be_of_two_subjects_fails_neither() -> None:
     finally:
         bridge._pending.clear()
         bridge.close()
+
+
+def test_a_refused_signal_subscription_polls_faster_and_says_so(
+    server: EmbeddedNATS, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A user that may not subscribe to the event subjects gets no signals of
+    new events: the server refuses the subscription with an asynchronous error
+    only. The subscription used to fall back on its one-second poll without a
+    word; it now logs it, says so, and polls every 0.1 s."""
+    admin, writer = recorder_as(server, "admin", "unsignalled")
+    blind, reader = recorder_as(server, "blind", "unsignalled")
+    try:
+        writer.insert_events([ev("p.take.t1", 1, b"{}")])
+        with reader.subscribe(gt=None) as subscription:
+            assert isinstance(subscription, JetStreamSubscription)
+            deadline = time.monotonic() + 10
+            while not subscription.signals_refused and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert subscription.signals_refused
+            assert subscription.poll_interval == 0.1
+            writer.insert_events([ev("p.take.t1", 2, b"{}")])
+            got = [next(subscription).originator_version for _ in range(2)]
+            assert got == [1, 2]
+        assert any(
+            "not signalled" in r.getMessage() and "unsignalled.>" in r.getMessage()
+            for r in caplog.records
+        ), caplog.text
+    finally:
+        blind.close()
+        admin.close()
+
+
+def test_an_allowed_signal_subscription_is_not_taken_for_refused(
+    server: EmbeddedNATS,
+) -> None:
+    admin, writer = recorder_as(server, "admin", "signalled")
+    try:
+        writer.insert_events([ev("p.take.t1", 1, b"{}")])
+        with writer.subscribe(gt=None) as subscription:
+            assert isinstance(subscription, JetStreamSubscription)
+            assert next(subscription).originator_version == 1
+            time.sleep(0.3)  # a refusal would have arrived by now
+            assert not subscription.signals_refused
+            assert subscription.poll_interval == 1.0
+    finally:
+        admin.close()

@@ -174,6 +174,8 @@ class NATSBridge:
         self._waiting: dict[str, set[asyncio.Future[Any]]] = {}
         """The futures of the requests in flight, by the subjects they were
         published to (a refusal of a subject fails its requests)."""
+        self._signal_refusals: dict[int, tuple[str, Callable[[str], None]]] = {}
+        """What to call, by signal subscription, if the server refuses it."""
         self._tokens = itertools.count(1)
         self._closed = False
         self._started = False
@@ -241,6 +243,7 @@ class NATSBridge:
         if isinstance(self._nc, _Client):
             self._nc.handle_directly(sub, self._reply)
             self._nc.on_refused = self._refused
+            self._nc.on_refused_subscription = self._refused_subscription
 
     def close(self) -> None:
         """Close the connection and stop the loop thread (idempotent)."""
@@ -349,6 +352,15 @@ class NATSBridge:
         for future in self._waiting[subject]:
             if not future.done():
                 future.set_exception(error)
+
+    def _refused_subscription(self, lowered: str, reason: str) -> None:
+        """The server refused a subscription (no permission; run in the loop):
+        tell the signal subscriptions to that subject. (Lower-cased as for a
+        publish; a subscription of another case is told too, which costs it
+        only its signals' replacement, a quicker poll.)"""
+        for subject, refused in list(self._signal_refusals.values()):
+            if subject.lower() == lowered:
+                refused(reason)
 
     async def _on_reply(self, msg: Msg) -> None:
         self._reply(msg.subject, msg.reply, msg.headers, msg.data, msg)
@@ -551,12 +563,21 @@ class NATSBridge:
             )
         return result
 
-    async def subscribe_signal(self, subject: str, callback: Callable[[], None]) -> Any:
+    async def subscribe_signal(
+        self,
+        subject: str,
+        callback: Callable[[], None],
+        on_refused: Callable[[str], None] | None = None,
+    ) -> Any:
         """A core subscription calling ``callback`` (in the loop) per message.
 
         The messages themselves are not looked at: with the bridge's client they
         are not even made into objects (a live feed is signalled once for every
         event stored, next to reading it).
+
+        The server answers a subscription it refuses (no permission) only with
+        an asynchronous error, and no message ever comes: ``on_refused`` is
+        then called (in the loop) with the server's words.
         """
         nc = self._require_connected()
 
@@ -566,9 +587,12 @@ class NATSBridge:
         sub = await nc.subscribe(subject, cb=on_msg)
         if isinstance(nc, _Client):
             nc.signal_only(sub, callback)
+        if on_refused is not None:
+            self._signal_refusals[sub._id] = (subject, on_refused)
         return sub
 
     async def unsubscribe(self, sub: Any) -> None:
+        self._signal_refusals.pop(sub._id, None)
         nc = self._nc
         if isinstance(nc, _Client):
             nc.stop_handling(sub)
@@ -580,6 +604,11 @@ _REFUSED_PUBLISH = re.compile(
     r'permissions violation for publish to "([^"]+)"', re.IGNORECASE
 )
 """How nats-server words the refusal of a publish (``-ERR '...'``)."""
+
+_REFUSED_SUBSCRIPTION = re.compile(
+    r'permissions violation for subscription to "([^"]+)"', re.IGNORECASE
+)
+"""And of a subscription."""
 
 DirectHandler = Callable[[str, str, dict[str, str] | None, bytes], None]
 """Called with a message's subject, reply subject, headers and payload."""
@@ -613,6 +642,8 @@ class _Client(Client):
         """Called with the subject and the server's words (both lower-cased by
         nats-py's parser) when the server refuses a publish for want of
         permission."""
+        self.on_refused_subscription: Callable[[str, str], None] | None = None
+        """The same for a subscription the server refuses."""
         self._direct: dict[int, DirectHandler] = {}
         self._skips: dict[int, SkipHandler] = {}
         self._signals: dict[int, Callable[[], None]] = {}
@@ -643,6 +674,9 @@ class _Client(Client):
         refused = _REFUSED_PUBLISH.search(err_msg)
         if refused is not None and self.on_refused is not None:
             self.on_refused(refused.group(1), err_msg.strip("'"))
+        refused = _REFUSED_SUBSCRIPTION.search(err_msg)
+        if refused is not None and self.on_refused_subscription is not None:
+            self.on_refused_subscription(refused.group(1), err_msg.strip("'"))
         await super()._process_err(err_msg)
 
     async def _process_msg(

@@ -14,11 +14,17 @@ nothing new, whether or not that pull found something: a pull that found the
 events of earlier saves may have missed the one whose signal woke it. Server
 errors (a restart, a lost connection) are retried with back-off until the
 subscription is stopped.
+
+A user without permission to subscribe to the event subjects gets no signals
+(the server refuses the subscription with an asynchronous error): the
+subscription then logs a warning once, says so in ``signals_refused``, and
+polls every ``REFUSED_POLL_INTERVAL`` (0.1 s) instead of every second.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,9 +33,13 @@ from eventsourcing.persistence import ListenNotifySubscription, OperationalError
 if TYPE_CHECKING:
     from .recorders import JetStreamApplicationRecorder
 
+log = logging.getLogger(__name__)
+
 
 class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecorder"]):
     POLL_INTERVAL = 1.0
+    REFUSED_POLL_INTERVAL = 0.1
+    """How often to poll when the server refused the signal subscription."""
     MAX_BACKOFF = 2.0
     RECHECK_DELAYS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
     """Re-pulls after a signalled pull (about 400 ms in all when they find
@@ -42,6 +52,9 @@ class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecord
         topics: Sequence[str] = (),
     ) -> None:
         self._signal: Any = None
+        self.signals_refused = False
+        """Whether the server refused the signal subscription (no permission)."""
+        self.poll_interval = self.POLL_INTERVAL
         self._bridge = recorder.bridge
         super().__init__(recorder=recorder, gt=gt, topics=topics)
         self._select_limit = 1000
@@ -50,6 +63,7 @@ class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecord
                 self._bridge.subscribe_signal,
                 recorder.scheme.events_filter,
                 self._notify,
+                self._refused,
                 operation="subscribe to new events",
             )
         except OperationalError:
@@ -61,6 +75,19 @@ class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecord
         # so a signal skipped here is one that read will find.)
         if not self._has_been_notified.is_set():
             self._has_been_notified.set()
+
+    def _refused(self, reason: str) -> None:
+        # In the loop thread, when the server refuses the signal subscription
+        # (again after each reconnect).
+        if not self.signals_refused:
+            self.signals_refused = True
+            self.poll_interval = self.REFUSED_POLL_INTERVAL
+            log.warning(
+                "new events are not signalled (%s): polling every %s s instead",
+                reason,
+                self.REFUSED_POLL_INTERVAL,
+            )
+        self._has_been_notified.set()  # take the shorter interval now
 
     def stop(self) -> None:
         super().stop()
@@ -103,7 +130,7 @@ class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecord
                     else:
                         rechecks += 1
                     continue
-                if self._has_been_notified.wait(self.POLL_INTERVAL):
+                if self._has_been_notified.wait(self.poll_interval):
                     rechecks = 0
         except BaseException as e:
             if self._thread_error is None:
