@@ -229,17 +229,24 @@ def test_a_damaged_class_version_is_a_decode_error(
     """Found by the fuzzer: a class_version the class cannot upcast from was an
     AttributeError (``upcast_vFalse_v1``) instead of a declared decode error."""
     app, events = demo_events
-    stored = next(e for e in events if e.topic.endswith(":SessionBooked"))
+    damaged = with_class_version(events, ":SessionBooked", version)
+    with pytest.raises(ValueError, match="class_version its class cannot upcast"):
+        app.mapper.to_domain_event(damaged)
+
+
+def with_class_version(
+    events: list[StoredEvent], topic_end: str, version: Any
+) -> StoredEvent:
+    """The first of ``events`` whose topic ends so, its class_version replaced."""
+    stored = next(e for e in events if e.topic.endswith(topic_end))
     state = msgspec.json.decode(stored.state)
     state["class_version"] = version
-    damaged = StoredEvent(
+    return StoredEvent(
         stored.originator_id,
         stored.originator_version,
         stored.topic,
         msgspec.json.encode(state),
     )
-    with pytest.raises(ValueError, match="class_version its class cannot upcast"):
-        app.mapper.to_domain_event(damaged)
 
 
 @pytest.mark.parametrize(
@@ -251,15 +258,7 @@ def test_an_event_of_a_newer_release_is_a_decode_error(
     """A class_version above the class's own (an event a newer release wrote)
     was taken as it is, its unknown fields silently ignored."""
     app, events = demo_events
-    stored = next(e for e in events if e.topic.endswith(topic_end))
-    state = msgspec.json.decode(stored.state)
-    state["class_version"] = version
-    newer = StoredEvent(
-        stored.originator_id,
-        stored.originator_version,
-        stored.topic,
-        msgspec.json.encode(state),
-    )
+    newer = with_class_version(events, topic_end, version)
     with pytest.raises(ValueError, match=f"newer release \\(class_version {version};"):
         app.mapper.to_domain_event(newer)
 

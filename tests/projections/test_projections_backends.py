@@ -154,6 +154,25 @@ def test_a_late_write_result_is_not_taken_for_a_read_on_postgres(
         dispose(store)
 
 
+def wait_for_a_statement_waiting_on_a_lock(start: str) -> None:
+    """Until PostgreSQL shows a statement starting with ``start`` waiting for a
+    lock (another session's uncommitted catalogue rows); fails after 10 s."""
+    import psycopg
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with psycopg.connect(**PG) as watcher:  # type: ignore[arg-type]
+            waiting = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type "
+                "= 'Lock' AND starts_with(query, %s)",
+                (start,),
+            ).fetchone()
+        if waiting and waiting[0]:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"no {start} waited on the other session's")
+
+
 def test_a_schema_another_process_creates_at_the_same_moment_is_used(
     tmp_path: Path,
 ) -> None:
@@ -179,18 +198,7 @@ def test_a_schema_another_process_creates_at_the_same_moment_is_used(
         other.execute(f'CREATE SCHEMA "{schema}"')
         opening = threading.Thread(target=open_store_)
         opening.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with psycopg.connect(**PG) as watcher:  # type: ignore[arg-type]
-                waiting = watcher.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type "
-                    "= 'Lock' AND query LIKE 'CREATE SCHEMA IF NOT EXISTS%%'"
-                ).fetchone()
-            if waiting and waiting[0]:
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the store's CREATE SCHEMA never waited on the other's")
+        wait_for_a_statement_waiting_on_a_lock("CREATE SCHEMA IF NOT EXISTS")
         other.commit()
     opening.join(10)
     assert "error" not in outcome, outcome.get("error")
@@ -232,19 +240,7 @@ def test_tables_another_process_creates_at_the_same_moment_are_used(
                 other.execute(statement)
             opening = threading.Thread(target=open_view)
             opening.start()
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                with psycopg.connect(**PG) as watcher:  # type: ignore[arg-type]
-                    waiting = watcher.execute(
-                        "SELECT count(*) FROM pg_stat_activity WHERE "
-                        "wait_event_type = 'Lock' AND query LIKE "
-                        "'CREATE TABLE IF NOT EXISTS%%'"
-                    ).fetchone()
-                if waiting and waiting[0]:
-                    break
-                time.sleep(0.05)
-            else:
-                pytest.fail("the store's CREATE TABLE never waited on the other's")
+            wait_for_a_statement_waiting_on_a_lock("CREATE TABLE IF NOT EXISTS")
             other.commit()
         opening.join(10)
         assert "error" not in outcome, outcome.get("error")
