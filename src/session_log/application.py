@@ -28,7 +28,7 @@ from typing import Any, TypeVar, cast
 
 import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import DataError, IntegrityError
 
 from session_log import commands as cmd
 from session_log.domain.approvals import ApprovalLevel
@@ -311,6 +311,11 @@ class SessionLog(Application[str]):
                     "nothing was recorded: reload and retry"
                 )
                 raise ConcurrentDecision(msg) from error
+            except DataError as error:
+                # The store refused the data before writing anything: an event
+                # larger than the server takes (EventTooLargeError), say.
+                msg = f"the command cannot be recorded as given: {error}"
+                raise InvalidCommand(msg) from error
             assert record.result is not None
             return record.result
         raise AssertionError  # pragma: no cover

@@ -12,10 +12,15 @@ from __future__ import annotations
 import asyncio
 from uuid import uuid4
 
+import msgspec
 import nats
 import pytest
 from eventsourcing.persistence import DataError, OperationalError, StoredEvent
 
+from session_log import commands as cmd
+from session_log.application import SessionLog
+from session_log.embedded import EmbeddedNATS
+from session_log.errors import InvalidCommand
 from session_log.jetstream import EventTooLargeError, JetStreamApplicationRecorder
 from session_log.jetstream._client import BATCH_HEADER_BYTES, message_size
 
@@ -166,3 +171,34 @@ def test_room_is_kept_for_the_batch_headers() -> None:
         "Nats-Batch-Commit": "1",
     }
     assert message_size(b"", headers) - message_size(b"", {}) <= BATCH_HEADER_BYTES
+
+
+def test_a_command_too_large_to_record_is_an_invalid_command() -> None:
+    """Through the application: on a server that takes at most 2 KiB, a command
+    with a 3,000-character reason is refused as ``InvalidCommand`` (HTTP 422,
+    not an internal error), and nothing is recorded."""
+    with EmbeddedNATS(config="max_payload: 2048") as small:
+        app = SessionLog(
+            env={
+                "PERSISTENCE_MODULE": "session_log.jetstream",
+                "NATS_URL": small.url,
+                "NATS_STREAM": "small",
+            }
+        )
+        try:
+            start = cmd.StartProject(
+                command_id="start-1",
+                project="p1",
+                actor="rui",
+                title="Album",
+                main_artist="Mara",
+                founder_name="Rui",
+            )
+            with pytest.raises(InvalidCommand, match="takes at most 2,048") as caught:
+                app.submit(msgspec.structs.replace(start, reason="r" * 3000))
+            assert caught.value.http_status == 422
+            assert app.recorder.max_notification_id() in (None, 0)
+            app.submit(start)  # the same command, small enough, is recorded
+            assert (app.recorder.max_notification_id() or 0) > 0
+        finally:
+            app.close()
