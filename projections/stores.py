@@ -46,8 +46,9 @@ _LOST_RACE_STATES = frozenset(
 
 
 def _lost_race(error: Exception) -> bool:
-    """Whether ``error`` says another process created the same thing first."""
-    if isinstance(error, IntegrityError) or "deadlock" in str(error):
+    """Whether ``error`` says another process created the same thing first (or
+    deadlocked with it): by the PostgreSQL SQLSTATE behind eventsourcing's error."""
+    if isinstance(error, IntegrityError):
         return True
     return getattr(error.__cause__, "sqlstate", None) in _LOST_RACE_STATES
 
@@ -281,8 +282,8 @@ class SQLiteViewStore(ViewStore):
                 with connection.transaction(commit=True) as cursor:
                     for table in shadow.all_tables:
                         physical = shadow.physical(table.name)
+                        source = f"{namespace}_{table.name}"
                         for number in range(len(paths)):
-                            source = f"{namespace}_{table.name}"
                             whole = number == 0 and _same_columns(
                                 cursor, ("main", physical), (f"part{number}", source)
                             )

@@ -54,7 +54,6 @@ class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecord
         self._signal: Any = None
         self.signals_refused = False
         """Whether the server refused the signal subscription (no permission)."""
-        self.poll_interval = self.POLL_INTERVAL
         self._bridge = recorder.bridge
         super().__init__(recorder=recorder, gt=gt, topics=topics)
         self._select_limit = 1000
@@ -76,12 +75,18 @@ class JetStreamSubscription(ListenNotifySubscription["JetStreamApplicationRecord
         if not self._has_been_notified.is_set():
             self._has_been_notified.set()
 
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between polls when no signal comes."""
+        if self.signals_refused:
+            return self.REFUSED_POLL_INTERVAL
+        return self.POLL_INTERVAL
+
     def _refused(self, reason: str) -> None:
         # In the loop thread, when the server refuses the signal subscription
         # (again after each reconnect).
         if not self.signals_refused:
             self.signals_refused = True
-            self.poll_interval = self.REFUSED_POLL_INTERVAL
             log.warning(
                 "new events are not signalled (%s): polling every %s s instead",
                 reason,
