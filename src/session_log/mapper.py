@@ -16,6 +16,12 @@ Both are now a ``ValueError`` naming the stored event, as every other
 undecodable event is: a projection halts on it as a poison event (and resumes
 once upgraded), a command reading it fails instead of deciding on a misread
 history.
+
+A state is first decoded by its class's own types
+(:class:`~session_log.typed_states.TypedStates`, one msgspec pass), which gives
+the same domain event in a fraction of the time when the state is of the shape
+the class writes now (its own class version: nothing to check or upcast). Any
+other state goes the generic way, checked and upcast as above.
 """
 
 from __future__ import annotations
@@ -23,8 +29,11 @@ from __future__ import annotations
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import DatetimeAsISO, Mapper, StoredEvent
 from eventsourcing.utils import resolve_topic
+
+from session_log.codec import MsgspecTranscoder
+from session_log.typed_states import TypedStates
 
 __all__ = ["CheckedMapper"]
 
@@ -36,9 +45,36 @@ class CheckedMapper(Mapper[str]):
     ``ValueError``, a stored ``class_version`` its class cannot read: one it
     never had, or one newer than its own."""
 
+    _typed_states: TypedStates | None = None
+
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[str]:
+        if self._typed():
+            if self._typed_states is None:
+                self._typed_states = TypedStates()
+            event = self._typed_states.domain_event(stored_event)
+            if event is not None:
+                return event
+        return self.to_domain_event_generically(stored_event)
+
+    def to_domain_event_generically(
+        self, stored_event: StoredEvent
+    ) -> DomainEventProtocol[str]:
+        """The domain event as eventsourcing's mapper decodes it (the class
+        version checked first), without the typed path."""
         self._check_class_version(stored_event)
         return super().to_domain_event(stored_event)
+
+    def _typed(self) -> bool:
+        """Whether states are plain JSON of this package's transcoder, with
+        datetimes decoded as eventsourcing's ``DatetimeAsISO`` does (what
+        :class:`TypedStates` decodes)."""
+        transcoder = self.transcoder
+        return (
+            self.cipher is None
+            and self.compressor is None
+            and isinstance(transcoder, MsgspecTranscoder)
+            and type(transcoder.names.get("datetime_iso")) is DatetimeAsISO
+        )
 
     def _check_class_version(self, stored_event: StoredEvent) -> None:
         # eventsourcing writes the key only for classes above version 1, so most

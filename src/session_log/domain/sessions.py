@@ -126,16 +126,27 @@ class SessionBooked(DecisionCreated):
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """Version 1 stored ``duration_minutes``; version 2 stores ``ends_at``."""
+        """Version 1 stored ``duration_minutes``; version 2 stores ``ends_at``.
+
+        A payload without those (a damaged state, or one of version 2 marked as
+        version 1) is a ``ValueError``, as any other undecodable event."""
         old = state["payload"]
-        if isinstance(old, dict):
-            fields = dict(old)
-        else:
-            fields = {name: getattr(old, name) for name in old.__struct_fields__}
-        starts_at = fields["starts_at"]
+        try:
+            if isinstance(old, dict):
+                fields = dict(old)
+            else:
+                fields = {name: getattr(old, name) for name in old.__struct_fields__}
+            starts_at = fields["starts_at"]
+            minutes = fields.pop("duration_minutes")
+        except (KeyError, AttributeError) as missing:
+            msg = (
+                "cannot upcast SessionBooked from class_version 1: its payload "
+                f"has no {missing}"
+            )
+            raise ValueError(msg) from missing
         if isinstance(starts_at, str):
             starts_at = datetime.fromisoformat(starts_at)
-        duration = timedelta(minutes=int(fields.pop("duration_minutes")))
+        duration = timedelta(minutes=int(minutes))
         fields["starts_at"] = starts_at
         fields["ends_at"] = starts_at + duration
         fields["recording_ids"] = tuple(fields.get("recording_ids", ()))
