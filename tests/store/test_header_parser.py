@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nats.aio.client import Client
@@ -58,3 +60,30 @@ def test_a_stored_event_s_headers() -> None:
         "SL-Topic": "a.b:C.D",
         "SL-Hash": "9f2c",
     }
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(
+        st.one_of(
+            st.tuples(header_names, header_values).map(
+                lambda kv: f"{kv[0]}:{kv[1]}".encode("utf-8", "surrogatepass")
+            ),
+            st.binary(max_size=30),
+        ),
+        max_size=8,
+    ),
+    end=st.sampled_from([b"\r\n\r\n", b"\r\n", b""]),
+)
+def test_a_block_without_a_status_reads_as_nats_py_reads_it(
+    lines: list[bytes], end: bytes
+) -> None:
+    """The bridge reads a header block without an inline status itself (no
+    coroutine per message); nats-py's ``_process_headers`` reads it the same."""
+    block = b"NATS/1.0\r\n" + b"\r\n".join(lines) + end
+
+    async def nats_py() -> dict[str, str] | None:
+        client = Client()
+        return await client._process_headers(block)
+
+    assert _Client()._plain_headers(block) == asyncio.run(nats_py())

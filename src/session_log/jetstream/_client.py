@@ -705,27 +705,63 @@ class _Client(Client):
             except Exception as error:  # as nats-py treats a failing callback
                 await self._error_cb(error)
                 return
-        hdr = await self._process_headers(headers) if headers else None
+        if not headers:
+            hdr = None
+        elif headers[:_PLAIN_HEAD_SIZE] == _PLAIN_HEAD:
+            hdr = self._plain_headers(headers)
+        else:
+            hdr = await self._process_headers(headers)
         try:
             handler(subject.decode(), reply.decode(), hdr, data)
         except Exception as error:  # as nats-py treats a failing callback
             await self._error_cb(error)
 
+    def _plain_headers(self, headers: bytes) -> dict[str, str] | None:
+        """What nats-py's ``_process_headers`` gives for a header block without
+        an inline status (it starts with :data:`_PLAIN_HEAD`), without a
+        coroutine per message (a rebuild reads millions)."""
+        return self._parse_header_lines(headers[_PLAIN_HEAD_SIZE:]) or None
+
     @staticmethod
     def _parse_header_lines(raw: bytes) -> dict[str, str]:
         out: dict[str, str] = {}
+        names = _HEADER_NAMES
         for line in raw.split(b"\r\n"):
             name, sep, value = line.partition(b":")
             if not sep:
                 continue
             try:
-                key = name.strip().decode("ascii")
-            except UnicodeDecodeError:
-                continue
-            if key and key.split() != [key]:
+                key = names[name]
+            except KeyError:
+                key = _header_name(name)
+                if len(names) < _HEADER_NAMES_MAX:
+                    names[name] = key
+            if key is None:
                 continue
             out[key] = value.strip().decode("utf-8", "replace")
         return out
+
+
+_PLAIN_HEAD = b"NATS/1.0\r\n"
+"""How a header block without an inline status starts."""
+_PLAIN_HEAD_SIZE = len(_PLAIN_HEAD)
+
+_HEADER_NAMES: dict[bytes, str | None] = {}
+"""Raw header name -> the key it is read as (None: the line is ignored); the
+same few names recur in every message."""
+_HEADER_NAMES_MAX = 1024
+
+
+def _header_name(name: bytes) -> str | None:
+    """The key of a header line's raw name: stripped ASCII without whitespace
+    inside (as nats-py reads it), else ``None`` (the line is ignored)."""
+    try:
+        key = name.strip().decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if key and key.split() != [key]:
+        return None
+    return key
 
 
 async def _connect(servers: list[str], options: dict[str, Any]) -> Client:
