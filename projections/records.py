@@ -105,10 +105,24 @@ def to_builtins(value: Any) -> Any:
 
 def split_aggregate_id(aggregate_id: str) -> tuple[str, str, str]:
     """``(project, kind, local)``; ids of another shape are ``("", "", id)``."""
+    parts = _SPLITS.get(aggregate_id)
+    if parts is None:
+        if len(_SPLITS) >= _SPLITS_MAX:
+            _SPLITS.clear()
+        parts = _SPLITS[aggregate_id] = _split(aggregate_id)
+    return parts
+
+
+def _split(aggregate_id: str) -> tuple[str, str, str]:
     if is_aggregate_id(aggregate_id):
         project, kind, local = aggregate_id.split(".")
         return project, kind, local
     return "", "", aggregate_id
+
+
+_SPLITS: dict[str, tuple[str, str, str]] = {}
+"""Aggregate id -> its parts: an aggregate's events come close together."""
+_SPLITS_MAX = 65536
 
 
 class UndecodableEvent:

@@ -98,3 +98,38 @@ def test_a_take_s_subjects() -> None:
         ("p.take.own", "take", "aggregate"),
         ("rui", "person", "mentioned"),
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ids=st.lists(
+        st.one_of(
+            st.text(alphabet="ab.-_1", max_size=12),
+            st.sampled_from(["p.take.t1", "p.take.t1.x", ".take.t1", "p..t", "p.t"]),
+        ),
+        max_size=20,
+    )
+)
+def test_aggregate_ids_split_as_their_shape_says(ids: list[str]) -> None:
+    """``split_aggregate_id`` remembers the ids it has split (an aggregate's
+    events come close together), also across the memory being emptied when
+    full: the parts are always those of the id's shape."""
+    from projections import records
+
+    for value in ids * 2:
+        expected = (
+            tuple(value.split(".")) if is_aggregate_id(value) else ("", "", value)
+        )
+        assert records.split_aggregate_id(value) == expected
+    full = records._SPLITS_MAX
+    try:
+        records._SPLITS_MAX = 3  # emptied on the way
+        records._SPLITS.clear()
+        for value in ids:
+            expected = (
+                tuple(value.split(".")) if is_aggregate_id(value) else ("", "", value)
+            )
+            assert records.split_aggregate_id(value) == expected
+            assert len(records._SPLITS) <= 3
+    finally:
+        records._SPLITS_MAX = full
