@@ -8,7 +8,7 @@ values and normalises rows so both backends return identical Python values.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -64,6 +64,13 @@ class Dialect:
         """An expression: JSON array ``column`` with text parameter ``name``
         appended (so a handler appends without reading the row first)."""
         raise NotImplementedError
+
+    def row_adapter(
+        self, types: Sequence[str]
+    ) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+        """How to adapt rows whose columns have these logical types (``""``: a
+        column of unknown type): ``None`` when rows go as they are."""
+        return self.adapt_row
 
     def adapt_row(self, row: Sequence[Any]) -> Sequence[Any]:
         """Positional parameters adapted (see :meth:`adapt_params`)."""
@@ -214,6 +221,34 @@ class SQLiteDialect(Dialect):
             return int(value)
         return value
 
+    _ADAPTED_TYPES = frozenset({"timestamp", "bool", ""})
+    """Logical column types whose values :meth:`adapt` may change (a datetime
+    as UTC text, a bool as 0 or 1; ``""``: unknown). Values of the others (text,
+    int, json text) are bound as they are: a view puts only text, integers and
+    None there (a datetime there would be written in sqlite3's own text form,
+    not as UTC text). ``tests/projections/test_projections_row_adapter.py``
+    checks it on every bulk insert of the demo album."""
+
+    def row_adapter(
+        self, types: Sequence[str]
+    ) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+        # Rows are adapted in the columns that may need it only: a bulk insert
+        # of subjects (text and int) then binds its rows as they are.
+        positions = [i for i, kind in enumerate(types) if kind in self._ADAPTED_TYPES]
+        if not positions:
+            return None
+        adapt = self.adapt
+
+        def adapt_row(row: Sequence[Any]) -> Sequence[Any]:
+            out = list(row)
+            for i in positions:
+                value = out[i]
+                if type(value) not in _PLAIN_TYPES:
+                    out[i] = adapt(value)
+            return out
+
+        return adapt_row
+
     def json_append(self, column: str, name: str) -> str:
         return f"json_insert({column}, '$[#]', :{name})"
 
@@ -237,6 +272,11 @@ class PostgresDialect(Dialect):
 
     def adapt_row(self, row: Sequence[Any]) -> Sequence[Any]:
         return row
+
+    def row_adapter(
+        self, types: Sequence[str]
+    ) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+        return None  # psycopg adapts every value itself
 
     def json_append(self, column: str, name: str) -> str:
         return f"({column}::jsonb || jsonb_build_array(:{name}::text))::json"

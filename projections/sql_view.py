@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from time import monotonic
@@ -103,9 +103,11 @@ class Db:
         """Insert ``rows`` (values in the order of ``columns``) into ``table``:
         one statement for the batch, no per-row dictionaries (the bulk path)."""
         if rows:
-            adapt = self._dialect.adapt_row
+            names = tuple(columns)
+            adapt = self._view.row_adapter(table, names)
             self._writes.executemany(
-                self._view.insert_sql(table, tuple(columns)), [adapt(r) for r in rows]
+                self._view.insert_sql(table, names),
+                rows if adapt is None else [adapt(r) for r in rows],
             )
 
     def in_list(self, name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
@@ -196,6 +198,10 @@ class SQLView(TrackingRecorder):
         self.prefix = prefix
         self.namespace = namespace or f"{prefix}{self.definition.name}"
         self._sql_cache: dict[str, str] = {}
+        self._row_adapters: dict[
+            tuple[str, tuple[str, ...]],
+            Callable[[Sequence[Any]], Sequence[Any]] | None,
+        ] = {}
         self._names = {
             t.name: self.dialect.qualify(self.physical(t.name)) for t in self.all_tables
         }
@@ -229,6 +235,26 @@ class SQLView(TrackingRecorder):
             rendered = self.dialect.render(text.format_map(self._names))
             self._sql_cache[text] = rendered
         return rendered
+
+    def row_adapter(
+        self, table: str, columns: tuple[str, ...]
+    ) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+        """How rows of ``columns`` of logical ``table`` are adapted for the
+        backend (``None``: as they are), by the columns' types (cached)."""
+        key = (table, columns)
+        try:
+            return self._row_adapters[key]
+        except KeyError:
+            pass
+        types = {
+            c.name: c.type
+            for t in self.all_tables
+            for c in t.columns
+            if t.name == table
+        }
+        adapter = self.dialect.row_adapter([types.get(name, "") for name in columns])
+        self._row_adapters[key] = adapter
+        return adapter
 
     def insert_sql(self, table: str, columns: tuple[str, ...]) -> str:
         """``INSERT INTO`` logical ``table`` with positional parameters (cached)."""
