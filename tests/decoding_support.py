@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 
 def assert_same_event(event: Any, expected: Any) -> None:
     """The same class and the same ``__dict__``: keys in the same order, values
@@ -11,3 +13,15 @@ def assert_same_event(event: Any, expected: Any) -> None:
     assert type(event) is type(expected)
     assert list(vars(event).items()) == list(vars(expected).items())
     assert repr(list(vars(event).items())) == repr(list(vars(expected).items()))
+
+
+def assert_decodes_as_generically(mapper: Any, stored: Any) -> None:
+    """The mapper gives what its generic path gives for ``stored``: the same
+    event, or an error of the same type."""
+    try:
+        expected = mapper.to_domain_event_generically(stored)
+    except Exception as error:
+        with pytest.raises(type(error)):
+            mapper.to_domain_event(stored)
+    else:
+        assert_same_event(mapper.to_domain_event(stored), expected)

@@ -14,20 +14,19 @@ header_names = st.text(
     alphabet=st.sampled_from("AbZz09-_.:é \t\x0b\x1c\x85\u3000"), max_size=12
 )
 header_values = st.text(max_size=20)
+header_lines = st.lists(
+    st.one_of(
+        st.tuples(header_names, header_values).map(
+            lambda kv: f"{kv[0]}:{kv[1]}".encode("utf-8", "surrogatepass")
+        ),
+        st.binary(max_size=30),
+    ),
+    max_size=8,
+)
 
 
 @settings(max_examples=500, deadline=None)
-@given(
-    lines=st.lists(
-        st.one_of(
-            st.tuples(header_names, header_values).map(
-                lambda kv: f"{kv[0]}:{kv[1]}".encode("utf-8", "surrogatepass")
-            ),
-            st.binary(max_size=30),
-        ),
-        max_size=8,
-    )
-)
+@given(lines=header_lines)
 def test_same_headers_as_nats_py(lines: list[bytes]) -> None:
     raw = b"\r\n".join(lines) + b"\r\n\r\n"
     assert _Client._parse_header_lines(raw) == Client._parse_header_lines(raw)
@@ -64,15 +63,7 @@ def test_a_stored_event_s_headers() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    lines=st.lists(
-        st.one_of(
-            st.tuples(header_names, header_values).map(
-                lambda kv: f"{kv[0]}:{kv[1]}".encode("utf-8", "surrogatepass")
-            ),
-            st.binary(max_size=30),
-        ),
-        max_size=8,
-    ),
+    lines=header_lines,
     end=st.sampled_from([b"\r\n\r\n", b"\r\n", b""]),
 )
 def test_a_block_without_a_status_reads_as_nats_py_reads_it(
