@@ -45,12 +45,12 @@ class CheckedMapper(Mapper[str]):
     ``ValueError``, a stored ``class_version`` its class cannot read: one it
     never had, or one newer than its own."""
 
-    _typed_states: TypedStates | None = None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._typed_states = TypedStates()
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[str]:
         if self._typed():
-            if self._typed_states is None:
-                self._typed_states = TypedStates()
             event = self._typed_states.domain_event(stored_event)
             if event is not None:
                 return event
