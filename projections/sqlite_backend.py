@@ -18,20 +18,88 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from time import monotonic, sleep
 from typing import Any, Literal, get_args
 
-from eventsourcing.persistence import InterfaceError
+from eventsourcing.persistence import InterfaceError, OperationalError
 from eventsourcing.sqlite import (
     SQLiteConnection,
     SQLiteConnectionPool,
     SQLiteCursor,
     SQLiteDatastore,
     SQLiteTrackingRecorder,
+    SQLiteTransaction,
 )
 
 from projections.checkpoints import CONNECTION_SETTINGS, Checkpointer
 from projections.dialects import SQLiteDialect
 from projections.sql_view import SQLView
+
+
+def _switch_to_wal(raw: sqlite3.Connection, timeout: float) -> bool:
+    """Put the database file in WAL mode unless it is; whether this changed it.
+
+    Switching reads the file, then takes an exclusive lock. If another
+    connection is committing meanwhile (holding the write lock, waiting for
+    readers to finish), SQLite refuses the switch at once with ``database is
+    locked``: waiting would deadlock. Several processes opening a new file at
+    the same moment meet this (about one set of four in a hundred): a refusal
+    is retried, finding the file as the other left it, until ``timeout``
+    seconds have passed.
+    """
+    deadline = monotonic() + timeout
+    while True:
+        mode = str(raw.execute("PRAGMA journal_mode").fetchone()[0])
+        if mode.lower() == "wal":
+            return False
+        try:
+            now = str(raw.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or monotonic() > deadline:
+                raise
+        else:
+            if now.lower() == "wal":
+                return True
+            if monotonic() > deadline:
+                msg = f"could not switch the database to WAL mode (it is in {now})"
+                raise sqlite3.OperationalError(msg)
+        sleep(0.01)
+
+
+class _ImmediateTransaction(SQLiteTransaction):
+    """A write transaction that takes SQLite's write lock when it begins.
+
+    A deferred ``BEGIN`` (eventsourcing's) reads under a snapshot and asks for
+    the write lock at its first write: if another connection (another process:
+    a runner while the CLI rebuilds or opens views) committed in between,
+    SQLite refuses that write at once with ``database is locked``
+    (``SQLITE_BUSY_SNAPSHOT``), without waiting for the lock timeout. Views
+    read before they write (their tracking position; the schema when creating
+    tables; a rebuild's copy and swap). ``BEGIN IMMEDIATE`` waits for the write
+    lock (up to the lock timeout) before reading anything.
+    """
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:  # the lock timeout passed
+            cursor.sqlite_cursor.close()
+            raise OperationalError(error) from error
+        except sqlite3.Error as error:  # a closed connection, say
+            cursor.sqlite_cursor.close()
+            raise InterfaceError(error) from error
+        return cursor
+
+
+class _ViewConnection(SQLiteConnection):
+    """A pooled connection whose write transactions begin immediate."""
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
+        begin = _ImmediateTransaction if commit else SQLiteTransaction
+        with begin(self, commit=commit) as cursor, cursor:
+            yield cursor
 
 
 class _ViewConnectionPool(SQLiteConnectionPool):
@@ -53,13 +121,15 @@ class _ViewConnectionPool(SQLiteConnectionPool):
         except (sqlite3.Error, TypeError) as error:
             raise InterfaceError(error) from error
         if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
-            mode = raw.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode.lower() != "wal":
-                raw.execute("PRAGMA journal_mode=WAL")
-                self.journal_mode_was_changed_to_wal = True
+            try:
+                if _switch_to_wal(raw, self.lock_timeout or 5):
+                    self.journal_mode_was_changed_to_wal = True
+            except sqlite3.Error as error:
+                raw.close()
+                raise OperationalError(error) from error
             self.is_journal_mode_wal = True
         raw.row_factory = sqlite3.Row
-        connection = SQLiteConnection(sqlite_conn=raw, max_age=self.max_age)
+        connection = _ViewConnection(sqlite_conn=raw, max_age=self.max_age)
         cursor = connection.cursor()
         if self.durable:
             cursor.execute("PRAGMA synchronous=NORMAL")
