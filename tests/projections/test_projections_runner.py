@@ -7,12 +7,15 @@ import threading
 from typing import Any
 
 import pytest
+from pgstores import PG
 from thinglog import INFRA_VIEWS, ThingLog, story
 from viewcheck import clean_replay
 
 from projections import (
     PoisonEventError,
+    PostgresViewStore,
     ProjectionsRunner,
+    SQLiteViewStore,
     SQLView,
     ViewStore,
 )
@@ -63,6 +66,36 @@ def test_restart_resumes_nothing_twice_nothing_skipped(
         assert len(second.timeline.timeline(limit=1000).items) == last
     finally:
         second.stop()
+
+
+def test_two_runners_on_the_same_views_apply_nothing_twice(
+    app: ThingLog, store: ViewStore
+) -> None:
+    """Two runners started on the same views by mistake (two stores on one
+    SQLite file or PostgreSQL schema, as two processes would have) take turns:
+    each transaction reads the view's position under the lock it writes with
+    (SQLite: the file's write lock, taken when the transaction begins;
+    PostgreSQL: the tracking row, ``FOR UPDATE``), so a batch the other runner
+    applied meanwhile is skipped, not applied again."""
+    twin = twin_store(store)
+    story(app, n=2)
+    first = ProjectionsRunner(app, store, views=INFRA_VIEWS).start()
+    second = ProjectionsRunner(app, twin, views=INFRA_VIEWS).start()
+    try:
+        last = 0
+        for k in range(4):  # while both are live
+            last = story(app, project=f"p{k}", n=3)
+        first.wait(last, timeout=20)
+        second.wait(last, timeout=20)
+        for name in INFRA_VIEWS:
+            assert first.status()[name].state == "live"
+            assert second.status()[name].state == "live"
+            assert first.view(name).dump() == clean_replay(app, store, name)
+        assert len(first.timeline.timeline(limit=1000).items) == last
+    finally:
+        first.stop()
+        second.stop()
+        twin.close()
 
 
 def test_duplicate_delivery_changes_nothing(app: ThingLog, store: ViewStore) -> None:
@@ -267,3 +300,11 @@ def test_runner_threads_stop(app: ThingLog, store: ViewStore) -> None:
     runner.stop()
     assert all(r.state == "stopped" for r in runner.runners.values())
     assert threading.active_count() <= before
+
+
+def twin_store(store: ViewStore) -> ViewStore:
+    """Another store on the same database as ``store`` (its own connections)."""
+    if isinstance(store, SQLiteViewStore):
+        return SQLiteViewStore(store.path)
+    assert isinstance(store, PostgresViewStore)
+    return PostgresViewStore(schema=store.schema, **PG)
