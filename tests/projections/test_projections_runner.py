@@ -79,8 +79,14 @@ def test_two_runners_on_the_same_views_apply_nothing_twice(
     applied meanwhile is skipped, not applied again."""
     twin = twin_store(store)
     story(app, n=2)
-    first = ProjectionsRunner(app, store, views=INFRA_VIEWS).start()
-    second = ProjectionsRunner(app, twin, views=INFRA_VIEWS).start()
+    first = ProjectionsRunner(app, store, views=INFRA_VIEWS)
+    second = ProjectionsRunner(app, twin, views=INFRA_VIEWS)
+    applied = {name: [0, 0] for name in INFRA_VIEWS}
+    for index, runner in enumerate((first, second)):
+        for name in INFRA_VIEWS:
+            count_applied(runner.view(name), applied[name], index)
+    first.start()
+    second.start()
     try:
         last = 0
         for k in range(4):  # while both are live
@@ -91,6 +97,7 @@ def test_two_runners_on_the_same_views_apply_nothing_twice(
             assert first.status()[name].state == "live"
             assert second.status()[name].state == "live"
             assert first.view(name).dump() == clean_replay(app, store, name)
+            assert sum(applied[name]) == last  # each event once, by one of them
         assert len(first.timeline.timeline(limit=1000).items) == last
     finally:
         first.stop()
@@ -308,3 +315,15 @@ def twin_store(store: ViewStore) -> ViewStore:
         return SQLiteViewStore(store.path)
     assert isinstance(store, PostgresViewStore)
     return PostgresViewStore(schema=store.schema, **PG)
+
+
+def count_applied(view: SQLView, counts: list[int], index: int) -> None:
+    """Add the events ``view`` applies to ``counts[index]``."""
+    apply_events = view.apply_events
+
+    def counted(events: Any) -> int:
+        done = apply_events(events)
+        counts[index] += done
+        return done
+
+    view.apply_events = counted  # type: ignore[method-assign]
