@@ -9,12 +9,14 @@ database ``test``) cannot be reached; with ``SESSION_LOG_REQUIRE_POSTGRES`` set
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from projections import PostgresViewStore, SQLiteViewStore, ViewStore
+from projections import PostgresViewStore, SQLiteViewStore, ViewStore, view_names
 
 PG = {
     "host": os.environ.get("PROJECTIONS_PG_HOST", "127.0.0.1"),
@@ -60,3 +62,25 @@ def dispose(store: ViewStore) -> None:
     if isinstance(store, PostgresViewStore):
         store.drop_schema()
     store.close()
+
+
+def open_every_view_at_once(stores: Sequence[ViewStore]) -> list[str]:
+    """Each store (as a process of its own would) opens every view, all
+    starting at the same moment, one thread each; the errors met."""
+    failures: list[str] = []
+    start = threading.Barrier(len(stores))
+
+    def open_all(store: ViewStore) -> None:
+        start.wait()
+        for name in view_names():
+            try:
+                store.view(name)
+            except Exception as error:
+                failures.append(f"{name}: {error}")
+
+    threads = [threading.Thread(target=open_all, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return failures

@@ -12,10 +12,16 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import ProgrammingError, Tracking
 from eventsourcing.projection import ProjectionRunner
-from pgstores import PG, dispose, make_store, postgres_unreachable
+from pgstores import (
+    PG,
+    dispose,
+    make_store,
+    open_every_view_at_once,
+    postgres_unreachable,
+)
 from thinglog import INFRA_VIEWS, ThingLog, story
 
-from projections import ProjectionsRunner, open_store, view_names, view_type
+from projections import ProjectionsRunner, open_store, view_type
 from projections.sql_view import Db
 from projections.stores import PostgresViewStore, SQLiteViewStore
 from projections.views.timeline import SUBJECT_COLUMNS
@@ -304,21 +310,7 @@ def test_four_processes_opening_new_views_at_once_all_succeed(
     for _ in range(100):
         schema = f"pt_{uuid.uuid4().hex[:12]}"
         stores = [PostgresViewStore(schema=schema, **PG) for _ in range(4)]
-        start = threading.Barrier(len(stores))
-
-        def open_all(store: PostgresViewStore, start: threading.Barrier) -> None:
-            start.wait()
-            for name in view_names():
-                try:
-                    store.view(name)
-                except Exception as error:
-                    failures.append(f"{name}: {error}")
-
-        threads = [threading.Thread(target=open_all, args=(s, start)) for s in stores]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        failures.extend(open_every_view_at_once(stores))
         dispose(stores[0])
         for store in stores[1:]:
             store.close()

@@ -10,8 +10,9 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from pgstores import open_every_view_at_once
 
-from projections import SQLiteViewStore, view_names
+from projections import SQLiteViewStore
 
 
 def test_a_new_file_is_switched_to_wal_despite_a_committing_writer(
@@ -96,21 +97,7 @@ def test_four_stores_opening_a_new_file_at_once_all_succeed(tmp_path: Path) -> N
     for round_ in range(300):
         path = str(tmp_path / f"views-{round_}.db")
         stores = [SQLiteViewStore(path) for _ in range(4)]
-        start = threading.Barrier(len(stores))
-
-        def open_all(store: SQLiteViewStore, start: threading.Barrier) -> None:
-            start.wait()
-            for name in view_names():
-                try:
-                    store.view(name)
-                except Exception as error:
-                    failures.append(f"{name}: {error}")
-
-        threads = [threading.Thread(target=open_all, args=(s, start)) for s in stores]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        failures.extend(open_every_view_at_once(stores))
         for store in stores:
             store.close()
     assert failures == []
