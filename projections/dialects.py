@@ -270,9 +270,6 @@ class PostgresDialect(Dialect):
         # psycopg adapts every value itself (``adapt`` is the identity here).
         return dict(params)
 
-    def adapt_row(self, row: Sequence[Any]) -> Sequence[Any]:
-        return row
-
     def row_adapter(
         self, types: Sequence[str]
     ) -> Callable[[Sequence[Any]], Sequence[Any]] | None:

@@ -44,25 +44,24 @@ def _switch_to_wal(raw: sqlite3.Connection, timeout: float) -> bool:
     readers to finish), SQLite refuses the switch at once with ``database is
     locked``: waiting would deadlock. Several processes opening a new file at
     the same moment meet this (about one set of four in a hundred): a refusal
-    is retried, finding the file as the other left it, until ``timeout``
-    seconds have passed.
+    (or a look at the mode that met a lock) is retried, finding the file as
+    the other left it, until ``timeout`` seconds have passed.
     """
     deadline = monotonic() + timeout
     while True:
-        mode = str(raw.execute("PRAGMA journal_mode").fetchone()[0])
-        if mode.lower() == "wal":
-            return False
         try:
+            if str(raw.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return False
             now = str(raw.execute("PRAGMA journal_mode=WAL").fetchone()[0])
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or monotonic() > deadline:
+        except sqlite3.OperationalError as error:  # the look or the switch
+            if "locked" not in str(error):
                 raise
-        else:
-            if now.lower() == "wal":
-                return True
-            if monotonic() > deadline:
-                msg = f"could not switch the database to WAL mode (it is in {now})"
-                raise sqlite3.OperationalError(msg)
+            now = str(error)
+        if now.lower() == "wal":
+            return True
+        if monotonic() > deadline:
+            msg = f"could not switch the database to WAL mode: {now}"
+            raise sqlite3.OperationalError(msg)
         sleep(0.01)
 
 

@@ -47,6 +47,27 @@ def test_a_new_file_is_switched_to_wal_despite_a_committing_writer(
     assert "timeline_entries" in tables
 
 
+def test_a_switch_to_wal_that_never_gets_the_lock_says_so(tmp_path: Path) -> None:
+    """When the file stays locked past the timeout, the error says what could
+    not be done and why, and the file is left as it was."""
+    from projections.sqlite_backend import _switch_to_wal
+
+    path = tmp_path / "views.db"
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("CREATE TABLE unrelated (x)")
+        other.execute("BEGIN EXCLUSIVE")  # held for the whole attempt
+        with (
+            closing(sqlite3.connect(path, timeout=0.05)) as raw,
+            pytest.raises(
+                sqlite3.OperationalError,
+                match="could not switch the database to WAL mode: database is locked",
+            ),
+        ):
+            _switch_to_wal(raw, timeout=0.3)
+        other.execute("COMMIT")
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
 def test_a_write_transaction_holds_the_write_lock_from_its_start(
     tmp_path: Path,
 ) -> None:
