@@ -122,3 +122,66 @@ def test_four_stores_opening_a_new_file_at_once_all_succeed(tmp_path: Path) -> N
         for store in stores:
             store.close()
     assert failures == []
+
+
+def test_opening_views_that_exist_waits_for_no_writer(tmp_path: Path) -> None:
+    """A process opening views that another keeps (the API or the CLI beside a
+    runner) reads the schema and creates nothing, so it needs no write lock:
+    it opens every view at once while another connection holds the file's
+    write lock (a runner's transaction), instead of waiting for it."""
+    from projections import view_names
+
+    path = str(tmp_path / "views.db")
+    first = SQLiteViewStore(path)
+    try:
+        for name in view_names():
+            first.view(name)
+    finally:
+        first.close()
+    with closing(
+        sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    ) as writer:
+        writer.execute("BEGIN IMMEDIATE")  # held until the views are open
+        opened = threading.Event()
+
+        def open_views() -> None:
+            store = SQLiteViewStore(path)
+            try:
+                for name in view_names():
+                    store.view(name).position("demo")
+                opened.set()
+            finally:
+                store.close()
+
+        opener = threading.Thread(target=open_views)
+        opener.start()
+        try:
+            assert opened.wait(10), "opening the views waited for the writer"
+        finally:
+            writer.execute("COMMIT")
+            opener.join()
+
+
+def test_a_view_missing_a_table_is_completed_on_opening(tmp_path: Path) -> None:
+    """Reading the schema first changes nothing when something is missing: a
+    view whose index was dropped gets it back when it is opened."""
+    path = str(tmp_path / "views.db")
+    store = SQLiteViewStore(path)
+    try:
+        store.view("timeline")
+    finally:
+        store.close()
+    with closing(sqlite3.connect(path, isolation_level=None)) as raw:
+        index = raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            "AND tbl_name = 'timeline_entries' ORDER BY name LIMIT 1"
+        ).fetchone()[0]
+        raw.execute(f'DROP INDEX "{index}"')
+    store = SQLiteViewStore(path)
+    try:
+        store.view("timeline")
+    finally:
+        store.close()
+    with closing(sqlite3.connect(path)) as check:
+        names = {row[0] for row in check.execute("SELECT name FROM sqlite_master")}
+    assert index in names
