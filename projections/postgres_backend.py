@@ -54,20 +54,7 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
             "WHERE application_name = :source FOR UPDATE"
         )
 
-    def create_table(self) -> None:
-        """Create what is missing of the view's tables and indexes.
-
-        ``CREATE ... IF NOT EXISTS`` still locks each table (an index's creation
-        takes a share lock): run while another process applies events to the
-        view, which locks the same tables in another order, it can deadlock. So
-        the catalogue is read first, which takes no table locks, and nothing is
-        run when everything exists (the usual case: a process starting on views
-        that others keep)."""
-        if not self._missing_relations():
-            return
-        super().create_table()
-
-    def _missing_relations(self) -> set[str]:
+    def _existing_relations(self) -> set[str]:
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(
                 "SELECT c.relname FROM pg_class c JOIN pg_namespace n "
@@ -75,8 +62,7 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
                 "AND c.relname = ANY(%s)",
                 (self.dialect.schema or "public", self._relations),
             )
-            found = {str(row["relname"]) for row in cursor.fetchall()}
-        return set(self._relations) - found
+            return {str(row["relname"]) for row in cursor.fetchall()}
 
     @contextmanager
     def _transaction(self, *, commit: bool) -> Iterator[Cursor[DictRow]]:

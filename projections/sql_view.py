@@ -322,7 +322,26 @@ class SQLView(TrackingRecorder):
 
         def _insert_tracking(self, c: Any, tracking: Tracking) -> None: ...
 
-        def create_table(self) -> None: ...
+    _relations: list[str]
+    """What :meth:`ddl` creates for this view (set by each backend's view)."""
+
+    def create_table(self) -> None:
+        """Create what is missing of the view's tables and indexes.
+
+        Creating, even ``IF NOT EXISTS``, takes locks: on SQLite the file's
+        write lock (a process opening views that another keeps, the API or
+        the CLI beside a runner, would wait for the runner's transaction); on
+        PostgreSQL each table's (run while another process applies events to
+        the view, locking the same tables in another order, it can deadlock).
+        So the catalogue is read first, which takes no lock, and nothing is
+        run when everything exists (the usual case)."""
+        if self._existing_relations() >= set(self._relations):
+            return
+        super().create_table()  # type: ignore[misc]  # the backend's recorder
+
+    def _existing_relations(self) -> set[str]:
+        """Which of :attr:`_relations` the database holds."""
+        raise NotImplementedError
 
     def execute_script(self, statements: list[str]) -> None:
         """Run DDL statements in one transaction."""

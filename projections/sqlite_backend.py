@@ -254,27 +254,14 @@ class SQLiteView(SQLView, SQLiteTrackingRecorder):
         )
         return statements
 
-    def create_table(self) -> None:
-        """Create what is missing of the view's tables and indexes.
-
-        Creating (even ``IF NOT EXISTS``) runs in a write transaction, which
-        waits for the file's write lock: a process opening views that another
-        keeps (the API or the CLI beside a runner) would wait for the runner's
-        transaction. So the schema is read first, which takes no lock in WAL
-        mode, and nothing is run when everything exists."""
-        if not self._missing_relations():
-            return
-        super().create_table()
-
-    def _missing_relations(self) -> set[str]:
+    def _existing_relations(self) -> set[str]:
         marks = ", ".join("?" * len(self._relations))
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(
                 f"SELECT name FROM sqlite_master WHERE name IN ({marks})",
                 self._relations,
             )
-            found = {str(row["name"]) for row in cursor.fetchall()}
-        return set(self._relations) - found
+            return {str(row["name"]) for row in cursor.fetchall()}
 
     def _transaction(self, *, commit: bool) -> Any:
         return self.datastore.transaction(commit=commit)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pgstores import open_every_view_at_once
 
-from projections import SQLiteViewStore
+from projections import SQLiteViewStore, view_names
 
 
 def test_a_new_file_is_switched_to_wal_despite_a_committing_writer(
@@ -129,8 +129,6 @@ def test_opening_views_that_exist_waits_for_no_writer(tmp_path: Path) -> None:
     runner) reads the schema and creates nothing, so it needs no write lock:
     it opens every view at once while another connection holds the file's
     write lock (a runner's transaction), instead of waiting for it."""
-    from projections import view_names
-
     path = str(tmp_path / "views.db")
     first = SQLiteViewStore(path)
     try:
