@@ -3,7 +3,7 @@ rebuild-sized ones.
 
 Run:  python benchmarks/bench_view_batches.py [--projects 32] [--events 4000]
       [--small 20] [--large 2000] [--backends sqlite,postgres]
-      [--pg-url postgresql://postgres@127.0.0.1/test]
+      [--pg-url postgresql://postgres@127.0.0.1/test] [--threads-vs-one]
 
 No NATS: the demo album is recorded in memory, copied under ``--projects``
 project ids, and each copy is taken up at a different point of the album (the
@@ -17,14 +17,23 @@ SQLite, wall time on PostgreSQL, whose server works in other processes) and
 the ratio small/large, per view and backend, and the reads per event in the
 small batches (statements that wait for their reply: a round trip each on
 PostgreSQL).
+
+``--threads-vs-one`` instead applies the timed events to all five views of one
+store in ``--small`` batches, as a live runner does (a thread per view, whose
+write transactions the store serialises on SQLite) and, as its baseline, in
+one thread taking the views in turn; alternating ``--rounds`` times. Prints
+the CPU time (of the process) and wall time per event of each run and the
+ratio of the medians, thread per view over one thread.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -99,6 +108,75 @@ def per_event(
     return took / len(timed) * 1e6, READS[0] / len(timed)
 
 
+def all_views(
+    backend: str,
+    pg_url: str,
+    prefix: list[Any],
+    timed: list[Any],
+    batch: int,
+    *,
+    threaded: bool,
+) -> tuple[float, float]:
+    """CPU and wall microseconds per timed event, applied to every view."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_backend(backend, pg_url, tmp)
+        try:
+            views = [store.view(name) for name in view_names()]
+            for view in views:
+                for i in range(0, len(prefix), PREFIX_BATCH):
+                    view.apply_events(prefix[i : i + PREFIX_BATCH])
+            cpu, wall = time.process_time(), time.perf_counter()
+            if threaded:
+
+                def follow(view: Any) -> None:
+                    for i in range(0, len(timed), batch):
+                        view.apply_events(timed[i : i + batch])
+
+                threads = [threading.Thread(target=follow, args=(v,)) for v in views]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            else:
+                for i in range(0, len(timed), batch):
+                    for view in views:
+                        view.apply_events(timed[i : i + batch])
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        finally:
+            if isinstance(store, PostgresViewStore):
+                store.drop_schema()
+            store.close()
+    return cpu / len(timed) * 1e6, wall / len(timed) * 1e6
+
+
+def threads_vs_one(
+    args: argparse.Namespace, prefix: list[Any], timed: list[Any]
+) -> None:
+    print(f"all views, batches of {args.small}, {args.rounds} alternating rounds")
+    head = ("backend", "applied by", "round", "CPU us/ev", "wall us/ev")
+    print("{:10} {:16} {:>5} {:>10} {:>10}".format(*head))
+    for backend in [b for b in args.backends.split(",") if b]:
+        runs: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        for number in range(1, args.rounds + 1):
+            for threaded in (True, False):
+                cpu, wall = all_views(
+                    backend, args.pg_url, prefix, timed, args.small, threaded=threaded
+                )
+                runs[threaded].append((cpu, wall))
+                label = "thread per view" if threaded else "one thread"
+                print(f"{backend:10} {label:16} {number:5} {cpu:10.1f} {wall:10.1f}")
+        cpu_ratio = statistics.median(c for c, _ in runs[True]) / statistics.median(
+            c for c, _ in runs[False]
+        )
+        wall_ratio = statistics.median(w for _, w in runs[True]) / statistics.median(
+            w for _, w in runs[False]
+        )
+        print(
+            f"{backend:10} thread per view / one thread (medians): "
+            f"CPU {cpu_ratio:.2f}x, wall {wall_ratio:.2f}x"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=32)
@@ -110,9 +188,18 @@ def main() -> None:
         "--pg-url",
         default=os.environ.get("PG_URL", "postgresql://postgres@127.0.0.1/test"),
     )
+    parser.add_argument(
+        "--threads-vs-one",
+        action="store_true",
+        help="all views: a thread per view against one thread taking them in turn",
+    )
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     count_reads()
     prefix, timed = workload(args.projects, args.events)
+    if args.threads_vs_one:
+        threads_vs_one(args, prefix, timed)
+        return
     print(
         f"{len(prefix):,} events applied first, {len(timed):,} timed, "
         f"{args.projects} projects; batches of {args.small} vs {args.large}"

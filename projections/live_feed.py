@@ -3,9 +3,11 @@
 :class:`LiveFeed` follows an application's notifications with one subscription
 (one pull thread), decodes each notification once, makes its
 :class:`~projections.records.DecisionRecord` once and hands the batch to the
-:class:`Inbox` of every view that has joined it. Each view applies what its
-inbox holds in its own thread, one transaction per take, so a slow view (or
-one a rebuild holds still) delays no other.
+:class:`Inbox` of every view that has joined it. What an inbox holds is
+applied one transaction per take, by the view's own thread or, on a store whose
+writes are serial (SQLite), by one thread taking every view's inbox in turn
+(:mod:`projections.serial_applier`); either way a view a rebuild holds still
+delays no other.
 
 Joining is a hand-over without gaps: :meth:`LiveFeed.join` returns the position
 after which the new inbox receives *every* event (the last position the feed
@@ -33,7 +35,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
@@ -66,11 +68,17 @@ class Inbox:
         """The view fell more than ``limit`` events behind and must catch up."""
         self.error: BaseException | None = None
         """Why the feed ended, if it failed."""
+        self._listener: Callable[[], None] | None = None
 
     def put(self, batch: Sequence[Delivered]) -> bool:
         """Add ``batch``, waiting while the inbox is full and its view takes from
         it (False once the inbox has ended, or overflowed: its view took nothing
         for ``stall_s`` seconds while it was full)."""
+        added = self._put(batch)
+        self._tell()
+        return added
+
+    def _put(self, batch: Sequence[Delivered]) -> bool:
         with self._changed:
             while not self._ended and self._events:
                 if len(self._events) + len(batch) <= self.limit:
@@ -89,6 +97,18 @@ class Inbox:
             self._changed.notify_all()
             return True
 
+    def listen(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (outside the inbox's lock) whenever events are
+        added or the inbox ends: a :class:`~projections.serial_applier.SerialApplier`
+        taking from it without waiting on it."""
+        self._listener = callback
+        callback()
+
+    def _tell(self) -> None:
+        listener = self._listener
+        if listener is not None:
+            listener()
+
     def end(self, error: BaseException | None = None) -> None:
         """No more events will come (the events already held are still taken)."""
         with self._changed:
@@ -96,6 +116,7 @@ class Inbox:
                 self._ended = True
                 self.error = error
             self._changed.notify_all()
+        self._tell()
 
     def close(self) -> None:
         """End at once, dropping what is held (the view is stopping)."""
@@ -103,6 +124,7 @@ class Inbox:
             self._ended = True
             self._events.clear()
             self._changed.notify_all()
+        self._tell()
 
     def take(self, limit: int) -> list[Delivered] | None:
         """Up to ``limit`` events, waiting for at least one; ``None`` at the end."""
@@ -111,6 +133,18 @@ class Inbox:
                 self._changed.wait()
             if not self._events:
                 return None
+            count = min(limit, len(self._events))
+            taken = [self._events.popleft() for _ in range(count)]
+            self._taken_at = time.monotonic()
+            self._changed.notify_all()  # room for a feed waiting to put
+            return taken
+
+    def take_nowait(self, limit: int) -> list[Delivered] | None:
+        """Up to ``limit`` events without waiting (perhaps none); ``None`` at
+        the end."""
+        with self._changed:
+            if not self._events:
+                return None if self._ended else []
             count = min(limit, len(self._events))
             taken = [self._events.popleft() for _ in range(count)]
             self._taken_at = time.monotonic()

@@ -35,6 +35,7 @@ from projections.failures import Failure
 from projections.live_feed import NUDGE_INTERVAL, Inbox, LiveFeed
 from projections.rebuild import RebuildReport, rebuild_view, rebuild_views
 from projections.replay import Progress, head, replay
+from projections.serial_applier import SerialApplier
 from projections.sql_view import SQLView
 from projections.stores import ViewStore
 from projections.time_travel import view_as_of
@@ -83,6 +84,7 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
         batch_size: int = 500,
         feed: LiveFeed | None = None,
         joined: tuple[Inbox, int] | None = None,
+        applier: SerialApplier | None = None,
     ) -> None:
         self.app = app
         self.app_name = source or app.name
@@ -101,6 +103,9 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
         self._joined = joined
         """An inbox of ``feed`` joined for this view (:meth:`LiveFeed.join_together`):
         the view starts from the feed instead of catching up by itself."""
+        self._applier = applier
+        """Applies the live batches of this view (and others) in its thread; by
+        default this view's own thread does (:mod:`projections.serial_applier`)."""
         self._inbox_lock = threading.Lock()
         self.processing_lock = threading.RLock()
         """Held while applying events; a rebuild holds it to swap tables."""
@@ -156,9 +161,12 @@ class ViewRunner(BaseProjectionRunner[Application[Any]]):
                     return False
                 if not self._catch_up(locked, stop=after):
                     self._is_interrupted.wait(GAP_RETRY_S)  # read again shortly
-            while (events := inbox.take(self.batch_size)) is not None:
-                with self.processing_lock:
-                    self.view.apply_events(events)
+            if self._applier is not None:
+                self._applier.follow(self, inbox)
+            else:
+                while (events := inbox.take(self.batch_size)) is not None:
+                    with self.processing_lock:
+                        self.view.apply_events(events)
             if inbox.error is not None:
                 raise inbox.error
             return inbox.overflowed and not self._is_interrupted.is_set()
@@ -259,6 +267,11 @@ class ProjectionsRunner:
 
     ``source`` names the stream in tracking and rows (default: the application's
     name); runners of several applications with distinct sources can share a store.
+
+    On a store whose writes are serial (SQLite: :attr:`ViewStore.serial_writes`)
+    one thread applies the live batches of every view in turn
+    (:mod:`projections.serial_applier`); on PostgreSQL each view's own thread
+    does, so that the views' round trips overlap.
     """
 
     def __init__(
@@ -279,6 +292,7 @@ class ProjectionsRunner:
         self.runners: dict[str, ViewRunner] = {}
         self.feed = LiveFeed(app, source=self.source, batch_size=batch_size)
         """Reads the stream once for every live view (:mod:`projections.live_feed`)."""
+        self._applier: SerialApplier | None = None
 
     # -- lifecycle --
 
@@ -321,6 +335,8 @@ class ProjectionsRunner:
         old = self.runners.get(name)
         if old is not None:
             old.close()
+        if self._applier is None and self.store.serial_writes:
+            self._applier = SerialApplier(f"views-applier-{self.source}")
         runner = ViewRunner(
             app=self.app,
             view=self.views[name],
@@ -328,6 +344,7 @@ class ProjectionsRunner:
             batch_size=self.batch_size,
             feed=self.feed,
             joined=joined,
+            applier=self._applier,
         )
         self.runners[name] = runner
         return runner
@@ -337,6 +354,9 @@ class ProjectionsRunner:
             runner.stop()
         for runner in self.runners.values():
             runner.join()
+        applier, self._applier = self._applier, None
+        if applier is not None:
+            applier.stop()
         self.feed.stop()
 
     def __enter__(self) -> ProjectionsRunner:

@@ -79,6 +79,11 @@ class ViewStore(ABC):
 
     backend: str
 
+    serial_writes = False
+    """Whether the views' write transactions take turns on one lock (SQLite's
+    file), so that one thread applying every view's live batches in turn loses
+    nothing (:mod:`projections.serial_applier`)."""
+
     def __init__(self, prefix: str = "") -> None:
         self.prefix = check_prefix(prefix)
         self._views: dict[str, SQLView] = {}
@@ -223,6 +228,7 @@ class SQLiteViewStore(ViewStore):
     """Views in one SQLite database file (``":memory:"`` for a private one)."""
 
     backend = "sqlite"
+    serial_writes = True
 
     def __init__(
         self,
