@@ -37,6 +37,11 @@ In one run, on one embedded nats-server (file storage):
    writer threads start together), by stage (the feed, then each view), and
    each view's batches of the clocked part: count, mean size, p50/p99 time to
    apply one.
+   ``--lag-processes N`` shares the views out between N runner processes
+   (the costliest view first, each to the least loaded), as projection workers
+   of one PostgreSQL schema run (``session-log project --view ...``); each
+   process reports when each position became visible in its views, and the
+   runner CPU is that of all of them.
    ``--lag-in-process`` measures the earlier way instead (commands submitted
    through ``SessionLog`` in the runner's process, lag from an event's first
    sighting at the head of the stream); ``--lag-only`` skips 1 to 3.
@@ -217,9 +222,12 @@ def store_read(app: SessionLog, count: int) -> float:
 # --- 3. rebuild (child process) ------------------------------------------------------
 
 
-def open_backend(backend: str, pg_url: str, tmp: str) -> ViewStore:
+def open_backend(
+    backend: str, pg_url: str, tmp: str, schema: str | None = None
+) -> ViewStore:
     """``sqlite``, ``sqlite:commit`` (WAL checkpoints in the commits, as SQLite
-    does by default, instead of the store's checkpoint thread) or ``postgres``."""
+    does by default, instead of the store's checkpoint thread) or ``postgres``
+    (in ``schema``, by default a new one)."""
     if backend in ("sqlite", "sqlite:thread"):
         return SQLiteViewStore(os.path.join(tmp, "views.db"))
     if backend == "sqlite:commit":
@@ -233,7 +241,7 @@ def open_backend(backend: str, pg_url: str, tmp: str) -> ViewStore:
         port=parsed.port or 5432,
         user=parsed.username or "postgres",
         password=parsed.password or "",
-        schema=f"bench_{uuid.uuid4().hex[:10]}",
+        schema=schema or f"bench_{uuid.uuid4().hex[:10]}",
     )
 
 
@@ -519,6 +527,140 @@ WARMUP_S = 1.0
 """Live lag: saves due in the first second are also reported apart."""
 
 
+LIVE_COST_US = {
+    "credits": 391.2,
+    "cost_ledger": 181.5,
+    "timeline": 148.4,
+    "decision_log": 148.3,
+    "progress": 91.3,
+}
+"""Microseconds per event of each view applying 20-event batches on PostgreSQL
+(``bench_view_batches.py``, docs/projections.md): for sharing the views out
+between runner processes."""
+
+
+def view_groups(processes: int) -> list[list[str]]:
+    """The views shared out between ``processes`` runners, the costliest first,
+    each to the group with the least cost so far."""
+    groups: list[list[str]] = [[] for _ in range(max(1, processes))]
+    costs = [0.0] * len(groups)
+    for name in sorted(view_names(), key=lambda n: -LIVE_COST_US.get(n, 100.0)):
+        least = costs.index(min(costs))
+        groups[least].append(name)
+        costs[least] += LIVE_COST_US.get(name, 100.0)
+    return [group for group in groups if group]
+
+
+def child_views(args: argparse.Namespace) -> None:
+    """A second runner process for the live lag: runs ``--views`` and, when told,
+    reports when each position became visible in each of them."""
+    app = jetstream_app(args.nats_url, args.stream)
+    store = open_backend(args.backend, args.pg_url, args.views_dir, args.schema)
+    runner = ProjectionsRunner(app, store, views=args.views.split(","))
+    reached, batches = instrument(runner, app.name)
+    runner.start()
+    runner.wait(timeout=300)
+    print("ready", flush=True)
+    cpu = os.times()
+    for line in sys.stdin:
+        runner.wait(timeout=300)
+        if line.strip() == "settle":
+            cpu = os.times()
+            print("settled", flush=True)
+        else:  # "stop"
+            break
+    used = os.times()
+    runner.stop()
+    store.close()
+    app.close()
+    Path(args.out).write_text(
+        json.dumps(
+            {
+                "reached": reached,
+                "batches": batches,
+                "cpu": used.user + used.system - cpu.user - cpu.system,
+            }
+        )
+    )
+
+
+class ViewProcesses:
+    """The runner processes beside this one's, each with a group of views."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        stream: str,
+        backend: str,
+        store: ViewStore,
+        tmp: str,
+        groups: list[list[str]],
+    ) -> None:
+        self.children: list[tuple[subprocess.Popen[str], str]] = []
+        schema = getattr(store, "schema", "")
+        for index, group in enumerate(groups):
+            out = os.path.join(tmp, f"views-{index}.json")
+            child = subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child-views",
+                    f"--nats-url={args.nats_url}",
+                    f"--stream={stream}",
+                    f"--backend={backend}",
+                    f"--pg-url={args.pg_url}",
+                    f"--views-dir={tmp}",
+                    f"--schema={schema}",
+                    f"--views={','.join(group)}",
+                    f"--out={out}",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            self.children.append((child, out))
+        for child, _ in self.children:
+            assert child.stdout is not None
+            if child.stdout.readline().strip() != "ready":
+                msg = f"a view process exited with {child.wait()}"
+                raise RuntimeError(msg)
+
+    def _tell(self, line: str) -> None:
+        for child, _ in self.children:
+            assert child.stdin is not None
+            child.stdin.write(line + "\n")
+            child.stdin.flush()
+
+    def settle(self) -> None:
+        """Once every view of every process holds the stream's head: CPU from now."""
+        self._tell("settle")
+        for child, _ in self.children:
+            assert child.stdout is not None
+            child.stdout.readline()
+
+    def finish(self, reached: dict[str, dict[int, float]], batches: Batches) -> float:
+        """Merge what the processes saw into ``reached`` and ``batches``; their
+        CPU seconds since :meth:`settle`."""
+        self._tell("stop")
+        cpu = 0.0
+        for child, out in self.children:
+            assert child.stdin is not None
+            child.stdin.close()
+            code = child.wait()
+            if child.stdout is not None:
+                child.stdout.close()
+            if code != 0:
+                msg = f"a view process exited with {code}"
+                raise RuntimeError(msg)
+            seen = json.loads(Path(out).read_text())
+            for name, times in seen["reached"].items():
+                reached[name] = {int(p): t for p, t in times.items()}
+            for name, each in seen["batches"].items():
+                batches[name] = [tuple(b) for b in each]
+            cpu += seen["cpu"]
+        return cpu
+
+
 def percentiles(lags: list[float]) -> dict[str, float]:
     lags = sorted(lags)
     if not lags:
@@ -545,10 +687,12 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     base = template()
     for i in range(0, len(base), SAVE):
         app.recorder.insert_events(base[i : i + SAVE])
+    groups = view_groups(args.lag_processes)
     with tempfile.TemporaryDirectory() as tmp:
         store = open_backend(backend, args.pg_url, tmp)
-        runner = ProjectionsRunner(app, store)
+        runner = ProjectionsRunner(app, store, views=groups[0])
         reached, batches = instrument(runner, app.name)
+        others = ViewProcesses(args, stream, backend, store, tmp, groups[1:])
         runner.start()
         runner.wait(timeout=300)
         deadline = time.monotonic() + 30
@@ -562,6 +706,7 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
 
         def settle() -> None:  # the views hold what the writers saved in bulk
             runner.wait(timeout=300)
+            others.settle()
             cpu[0] = os.times()
             burst["seconds"] = time.monotonic() - burst["started"]
             burst["events"] = head(app) - before
@@ -570,6 +715,7 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
         runner.wait(timeout=120)
         used = os.times()
         runner_cpu = used.user + used.system - cpu[0].user - cpu[0].system
+        runner_cpu += others.finish(reached, batches)
         runner.stop()
         if isinstance(store, PostgresViewStore):
             store.drop_schema()
@@ -616,6 +762,7 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     late_ms = percentiles([(ack - due) * 1000 for due, _, ack, _ in saves])
     save_ms = percentiles([(ack - sent) * 1000 for _, sent, ack, _ in saves])
     return {
+        "groups": groups,
         "commands_per_second": len(saves) / seconds,
         "events_per_second": len(acked) / seconds,
         "save_p50_ms": save_ms.get("p50_ms", 0.0),
@@ -782,8 +929,16 @@ def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
             f"achieved of {args.rate} asked"
         )
     else:
+        groups = lag.get("groups") or [view_names()]
+        runners = (
+            ""
+            if len(groups) < 2
+            else f" in {len(groups)} runner processes ("
+            + " | ".join(", ".join(group) for group in groups)
+            + ")"
+        )
         head = (
-            f"live lag, views on {lag.get('backend', 'sqlite')} "
+            f"live lag, views on {lag.get('backend', 'sqlite')}{runners} "
             f"({args.writer_processes} writer processes of {args.writers} threads): "
             f"{lag['commands_per_second']:.0f} commands/s "
             f"({lag['events_per_second']:.0f} events/s) achieved of {args.rate} "
@@ -798,8 +953,9 @@ def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
         line += f"\n  saves: p50 {ms('save_p50_ms')} ms, p99 {ms('save_p99_ms')} ms"
         line += f" sent to acknowledged; p50 {ms('late_p50_ms')} ms, p99 "
         line += f"{ms('late_p99_ms')} ms due to acknowledged"
+        what = "runner process" if len(groups) < 2 else "runner processes together"
         line += (
-            f"\n  runner process: {lag['runner_cpu_ms_per_event']:.2f} ms CPU per "
+            f"\n  {what}: {lag['runner_cpu_ms_per_event']:.2f} ms CPU per "
             f"event, {lag['runner_cores']:.2f} cores"
         )
         if lag.get("burst_events"):
@@ -878,6 +1034,13 @@ def main() -> None:
         "--lag-only", action="store_true", help="only the live lag (no history)"
     )
     parser.add_argument(
+        "--lag-processes",
+        type=int,
+        default=1,
+        help="live lag: runner processes sharing the views out between them, as "
+        "projection workers of one PostgreSQL schema (1: one runner for all)",
+    )
+    parser.add_argument(
         "--backlog",
         type=int,
         default=None,
@@ -903,9 +1066,16 @@ def main() -> None:
     parser.add_argument("--project", default="lag", help=argparse.SUPPRESS)
     parser.add_argument("--writer-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--child-views", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--views-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--schema", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--views", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_rebuild:
         child_rebuild(args)
+        return
+    if args.child_views:
+        child_views(args)
         return
     if args.child_writer:
         child_writer(args)
