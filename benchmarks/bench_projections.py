@@ -408,6 +408,17 @@ def child_writer(args: argparse.Namespace) -> None:
     app.close()
 
 
+def spawn_child(*flags: str) -> subprocess.Popen[str]:
+    """This script again, in a child process told what to do by ``flags``, with
+    its standard input and output piped (lines of text)."""
+    return subprocess.Popen(
+        [sys.executable, __file__, *flags],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
 def write_in_children(
     args: argparse.Namespace, stream: str, tmp: str, settle: Any
 ) -> tuple[float, list[Any], list[str]]:
@@ -418,25 +429,18 @@ def write_in_children(
     children: list[tuple[subprocess.Popen[str], str]] = []
     for index in range(args.writer_processes):
         out = os.path.join(tmp, f"writer-{index}.json")
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--child-writer",
-                f"--nats-url={args.nats_url}",
-                f"--stream={stream}",
-                f"--rate={args.rate}",
-                f"--writers={args.writers}",
-                f"--writer-processes={args.writer_processes}",
-                f"--writer-index={index}",
-                f"--lag-seconds={args.lag_seconds}",
-                "--project=lag",
-                *(["--lockstep"] if args.lockstep else []),
-                f"--out={out}",
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+        child = spawn_child(
+            "--child-writer",
+            f"--nats-url={args.nats_url}",
+            f"--stream={stream}",
+            f"--rate={args.rate}",
+            f"--writers={args.writers}",
+            f"--writer-processes={args.writer_processes}",
+            f"--writer-index={index}",
+            f"--lag-seconds={args.lag_seconds}",
+            "--project=lag",
+            *(["--lockstep"] if args.lockstep else []),
+            f"--out={out}",
         )
         children.append((child, out))
     for child, _ in children:
@@ -600,23 +604,16 @@ class ViewProcesses:
         schema = getattr(store, "schema", "")
         for index, group in enumerate(groups):
             out = os.path.join(tmp, f"views-{index}.json")
-            child = subprocess.Popen(
-                [
-                    sys.executable,
-                    __file__,
-                    "--child-views",
-                    f"--nats-url={args.nats_url}",
-                    f"--stream={stream}",
-                    f"--backend={backend}",
-                    f"--pg-url={args.pg_url}",
-                    f"--views-dir={tmp}",
-                    f"--schema={schema}",
-                    f"--views={','.join(group)}",
-                    f"--out={out}",
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
+            child = spawn_child(
+                "--child-views",
+                f"--nats-url={args.nats_url}",
+                f"--stream={stream}",
+                f"--backend={backend}",
+                f"--pg-url={args.pg_url}",
+                f"--views-dir={tmp}",
+                f"--schema={schema}",
+                f"--views={','.join(group)}",
+                f"--out={out}",
             )
             self.children.append((child, out))
         for child, _ in self.children:

@@ -9,10 +9,20 @@ import threading
 import time
 from typing import Any
 
+import pytest
 from thinglog import INFRA_VIEWS, ThingLog, story
 from viewcheck import clean_replay
 
 from projections import ProjectionsRunner, ViewStore
+
+
+@pytest.fixture
+def live(app: ThingLog, runner: ProjectionsRunner) -> ProjectionsRunner:
+    """The runner, started on a small history and following the stream."""
+    story(app, n=2)
+    runner.start()
+    _live(runner)
+    return runner
 
 
 def _live(runner: ProjectionsRunner, timeout: float = 10.0) -> None:
@@ -39,11 +49,9 @@ def _record_threads(runner: ProjectionsRunner) -> dict[str, list[str]]:
 
 
 def test_live_batches_are_applied_by_one_thread_on_sqlite_by_each_view_on_pg(
-    app: ThingLog, store: ViewStore, runner: ProjectionsRunner
+    app: ThingLog, store: ViewStore, live: ProjectionsRunner
 ) -> None:
-    story(app, n=2)
-    runner.start()
-    _live(runner)
+    runner = live
     seen = _record_threads(runner)
     for k in range(3):
         last = story(app, project=f"live{k}", n=2)
@@ -58,12 +66,10 @@ def test_live_batches_are_applied_by_one_thread_on_sqlite_by_each_view_on_pg(
 
 
 def test_a_view_held_still_holds_up_no_other(
-    app: ThingLog, store: ViewStore, runner: ProjectionsRunner
+    app: ThingLog, store: ViewStore, live: ProjectionsRunner
 ) -> None:
     """As a rebuild holds a view still while it swaps the view's tables."""
-    story(app, n=2)
-    runner.start()
-    _live(runner)
+    runner = live
     held = runner.runners["timeline"].processing_lock
     with held:
         before = runner.view("timeline").position(app.name)
