@@ -41,7 +41,7 @@ In one run, on one embedded nats-server (file storage):
    (the costliest view first, each to the least loaded), as projection workers
    of one PostgreSQL schema run (``session-log project --view ...``); each
    process reports when each position became visible in its views, and the
-   runner CPU is that of all of them.
+   runner CPU is that of all of them; ``--lag-groups`` names the groups.
    ``--lag-in-process`` measures the earlier way instead (commands submitted
    through ``SessionLog`` in the runner's process, lag from an event's first
    sighting at the head of the stream); ``--lag-only`` skips 1 to 3.
@@ -684,7 +684,11 @@ def live_lag(args: argparse.Namespace, backend: str) -> dict[str, Any]:
     base = template()
     for i in range(0, len(base), SAVE):
         app.recorder.insert_events(base[i : i + SAVE])
-    groups = view_groups(args.lag_processes)
+    groups = (
+        [group.split(",") for group in args.lag_groups.split("|")]
+        if args.lag_groups
+        else view_groups(args.lag_processes)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         store = open_backend(backend, args.pg_url, tmp)
         runner = ProjectionsRunner(app, store, views=groups[0])
@@ -1036,6 +1040,12 @@ def main() -> None:
         default=1,
         help="live lag: runner processes sharing the views out between them, as "
         "projection workers of one PostgreSQL schema (1: one runner for all)",
+    )
+    parser.add_argument(
+        "--lag-groups",
+        default="",
+        help="live lag: the views of each runner process instead, e.g. "
+        "'timeline,decision_log,progress|cost_ledger,credits'",
     )
     parser.add_argument(
         "--backlog",
