@@ -151,6 +151,11 @@ class Inbox:
             self._changed.notify_all()  # room for a feed waiting to put
             return taken
 
+    @property
+    def ended(self) -> bool:
+        """No more events will be added (some may still be held)."""
+        return self._ended
+
     def __len__(self) -> int:
         return len(self._events)
 

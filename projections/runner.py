@@ -3,7 +3,9 @@
 :class:`ViewRunner` keeps one view up to date: it catches up from the view's
 tracked position in batches (one transaction per batch), then joins the
 runner's :class:`~projections.live_feed.LiveFeed` and applies what the feed
-hands it (one transaction for whatever has arrived since the last one). It
+hands it (one transaction for whatever has arrived since the last one; on
+SQLite the runner's one applying thread does that part for every view,
+:mod:`projections.serial_applier`). It
 extends eventsourcing's ``BaseProjectionRunner`` (``run_forever``,
 ``is_interrupted``, ``stop``) but takes an application *instance*, shared by all
 views, and decodes events tolerantly so that an undecodable event halts only

@@ -78,7 +78,8 @@ class SerialApplier:
             raise member.error
 
     def stop(self) -> None:
-        """End the thread; views still following see their inbox end first."""
+        """End the thread. Views still following return from :meth:`follow` as
+        if their inbox had ended (a runner stops its views before this)."""
         with self._changed:
             self._stopped = True
             members, self._members = self._members, []
@@ -132,7 +133,9 @@ class SerialApplier:
             return "ended"
         finally:
             runner.processing_lock.release()
-        return "more" if len(member.inbox) else "idle"
+        # An inbox that ended while holding events (the feed failed before its
+        # view followed) is ended here at its next turn: no nudge comes again.
+        return "more" if len(member.inbox) or member.inbox.ended else "idle"
 
     def _end(self, member: _Member, error: BaseException | None) -> None:
         member.error = error

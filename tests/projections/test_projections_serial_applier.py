@@ -14,6 +14,8 @@ from thinglog import INFRA_VIEWS, ThingLog, story
 from viewcheck import clean_replay
 
 from projections import ProjectionsRunner, ViewStore
+from projections.live_feed import Inbox
+from projections.serial_applier import SerialApplier
 
 
 @pytest.fixture
@@ -113,3 +115,40 @@ def _appliers() -> list[threading.Thread]:
         for t in threading.enumerate()
         if t.name == f"views-applier-{ThingLog.name}" and t.is_alive()
     ]
+
+
+class _FakeView:
+    def __init__(self) -> None:
+        self.applied: list[Any] = []
+
+    def apply_events(self, events: Any) -> int:
+        self.applied.extend(events)
+        return len(events)
+
+
+class _FakeRunner:
+    """What the applier uses of a ViewRunner."""
+
+    def __init__(self) -> None:
+        self.processing_lock = threading.RLock()
+        self.batch_size = 2
+        self.view = _FakeView()
+
+
+def test_an_inbox_that_ended_holding_events_is_applied_then_ended() -> None:
+    """The feed can fill an inbox and end it (a failed read) before its view
+    follows: the applier applies what it holds and then ends the view's follow,
+    although no nudge comes after that."""
+    inbox = Inbox(limit=100)
+    inbox.put([("e1", None), ("e2", None), ("e3", None)])  # type: ignore[list-item]
+    inbox.end(RuntimeError("store is gone"))
+    applier = SerialApplier("test-applier")
+    runner = _FakeRunner()
+    follower = threading.Thread(target=applier.follow, args=(runner, inbox))
+    follower.start()
+    follower.join(timeout=5)
+    try:
+        assert not follower.is_alive(), "follow did not return"
+        assert [e for e, _ in runner.view.applied] == ["e1", "e2", "e3"]
+    finally:
+        applier.stop()
