@@ -92,7 +92,8 @@ def test_a_view_restarted_after_a_stop_follows_through_a_new_applier(
     runner = ProjectionsRunner(app, store, views=INFRA_VIEWS).start()
     try:
         _live(runner)
-        first = [t for t in _appliers() if t not in others]
+        expected = 1 if store.serial_writes else 0
+        first = _new_appliers(others, expected)
         runner.stop()
         assert not any(t.is_alive() for t in first)
         runner.start()
@@ -101,12 +102,26 @@ def test_a_view_restarted_after_a_stop_follows_through_a_new_applier(
         runner.wait(last, timeout=10)
         for name in INFRA_VIEWS:
             assert runner.view(name).dump() == clean_replay(app, store, name)
-        second = [t for t in _appliers() if t not in others]
-        assert len(first) == len(second) == (1 if store.serial_writes else 0)
+        second = _new_appliers(others, expected)
+        assert len(first) == len(second) == expected
         assert set(first).isdisjoint(second)
     finally:
         runner.stop()
     assert not any(t.is_alive() for t in second)
+
+
+def _new_appliers(
+    others: set[threading.Thread], expected: int, timeout: float = 5.0
+) -> list[threading.Thread]:
+    """The applier threads not among ``others``, once ``expected`` of them run
+    (a view's status says live before it hands its inbox to the applier, which
+    starts its thread then)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [t for t in _appliers() if t not in others]
+        if len(found) >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.005)
 
 
 def _appliers() -> list[threading.Thread]:
