@@ -1078,6 +1078,16 @@ def main() -> None:
     parser.add_argument("--schema", default="", help=argparse.SUPPRESS)
     parser.add_argument("--views", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.lag_processes < 1:
+        parser.error("--lag-processes must be at least 1")
+    if args.lag_groups:
+        named = [n for group in args.lag_groups.split("|") for n in group.split(",")]
+        unknown = sorted(set(named) - set(view_names()))
+        if unknown or len(named) != len(set(named)):
+            parser.error(
+                f"--lag-groups: each view at most once, among {', '.join(view_names())}"
+                + (f" (unknown: {', '.join(unknown)})" if unknown else " (repeated)")
+            )
     if args.child_rebuild:
         child_rebuild(args)
         return

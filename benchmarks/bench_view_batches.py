@@ -195,6 +195,8 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     count_reads()
     prefix, timed = workload(args.projects, args.events)
     if args.threads_vs_one:
