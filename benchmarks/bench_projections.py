@@ -186,7 +186,6 @@ def raw_ordered_read(url: str, stream: str, count: int) -> float:
 
 
 def decoded_read(app: SessionLog, count: int) -> float:
-    from projections.records import as_record
     from projections.replay import read_batches
 
     started = time.perf_counter()
@@ -197,7 +196,7 @@ def decoded_read(app: SessionLog, count: int) -> float:
         after=0,
         batch_size=1000,
         prefetch=True,
-        prepare=as_record,
+        records=True,
     ):
         got += len(batch)
         if got >= count:

@@ -41,8 +41,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import Subscription, Tracking
 
-from projections.records import as_record
-from projections.replay import decode, head
+from projections.replay import head, records_of
 
 NUDGE_INTERVAL = 0.25
 """Seconds between checks that the feed makes progress while the stream grows."""
@@ -329,10 +328,7 @@ class _Run:
                         if more is None:
                             break
                         notifications.append(more)
-                    batch = [
-                        as_record(decode(mapper, n), Tracking(source, n.id))
-                        for n in notifications
-                    ]
+                    batch = records_of(mapper, notifications, source)
                     if not feed._dispatch(self, batch):
                         break
         except BaseException as caught:

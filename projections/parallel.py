@@ -36,7 +36,6 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from projections.errors import PoisonEventError, ProjectionError
 from projections.failures import Failure
-from projections.records import as_record
 from projections.replay import (
     Progress,
     apply_to_each,
@@ -268,7 +267,7 @@ def fill_part(spec: PartSpec, report: Callable[[int], None]) -> PartResult:
                     after=before,
                     stop=spec.target,
                     batch_size=spec.batch_size,
-                    prepare=as_record,
+                    records=True,
                     select=mine,
                     on_read=read_to,
                     bulk=True,

@@ -32,7 +32,6 @@ from eventsourcing.persistence import Tracking
 
 from projections.errors import PoisonEventError
 from projections.parallel import can_split, fill_parts
-from projections.records import as_record
 from projections.replay import (
     Progress,
     apply_to_each,
@@ -207,7 +206,7 @@ def _fill(
         after=0,
         batch_size=batch_size,
         prefetch=True,
-        prepare=as_record,
+        records=True,
         bulk=True,
     ):
         apply_to_each(shadows, batch, events, failed)

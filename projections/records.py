@@ -149,18 +149,53 @@ def to_record(domain_event: Any, stream: str, position: int) -> DecisionRecord:
             f"{domain_event.originator_id}@{domain_event.originator_version}: "
             f"{type(domain_event.error).__name__}: {domain_event.error}"
         ) from domain_event.error
-    meta = getattr(domain_event, "meta", None)
-    originator_id = str(domain_event.originator_id)
-    version = int(domain_event.originator_version)
+    return _record(
+        type(domain_event),
+        domain_event.originator_id,
+        domain_event.originator_version,
+        getattr(domain_event, "timestamp", None),
+        getattr(domain_event, "meta", None),
+        getattr(domain_event, "payload", None),
+        stream,
+        position,
+    )
+
+
+def record_of_parts(parts: Any, stream: str, position: int) -> DecisionRecord:
+    """The record :func:`to_record` makes of the domain event whose parts
+    (class, ids, timestamp, meta, payload) ``parts`` holds, without the event:
+    what a mapper's ``event_parts`` gives (``session_log``'s mapper decodes a
+    state straight into them)."""
+    return _record(
+        parts.cls,
+        parts.originator_id,
+        parts.originator_version,
+        parts.timestamp,
+        parts.meta,
+        parts.payload,
+        stream,
+        position,
+    )
+
+
+def _record(
+    cls: type,
+    originator_id_: Any,
+    version_: Any,
+    timestamp: datetime | None,
+    meta: Any,
+    payload: Any,
+    stream: str,
+    position: int,
+) -> DecisionRecord:
+    originator_id = str(originator_id_)
+    version = int(version_)
     if meta is None or not hasattr(meta, "actor") or not hasattr(meta, "occurred_at"):
         raise NotADecisionError(
-            f"{type(domain_event).__qualname__} {originator_id}@{version} "
+            f"{cls.__qualname__} {originator_id}@{version} "
             "has no decision metadata (meta)"
         )
     project, aggregate_kind, _ = split_aggregate_id(originator_id)
-    cls = type(domain_event)
-    payload = getattr(domain_event, "payload", None)
-    timestamp = getattr(domain_event, "timestamp", None) or meta.occurred_at
     return DecisionRecord(
         stream=stream,
         position=position,
@@ -171,7 +206,7 @@ def to_record(domain_event: Any, stream: str, position: int) -> DecisionRecord:
         version=version,
         kind=cls.__name__,
         topic=_topic_of(cls),
-        recorded_at=_aware(timestamp),
+        recorded_at=_aware(timestamp or meta.occurred_at),
         occurred_at=_aware(meta.occurred_at),
         actor=str(meta.actor),
         capacity=str(meta.capacity),

@@ -18,7 +18,7 @@ from eventsourcing.persistence import StoredEvent
 
 from session_log.application import SessionLog
 from session_log.domain.sessions import SessionBooked
-from session_log.typed_states import TypedStates
+from session_log.typed_states import EventParts, TypedStates
 from tests.domain.test_domain_schema_evolution import stored_v1
 
 Demo = tuple[SessionLog, list[StoredEvent]]
@@ -38,6 +38,28 @@ def test_every_demo_event_takes_the_typed_path_and_decodes_the_same(
         assert_same_event(app.mapper.to_domain_event(stored), expected)
         versions.add(getattr(type(expected), "class_version", 1))
     assert versions == {1, 2}  # SessionBooked is at version 2
+
+
+def assert_parts_of(parts: EventParts | None, expected: Any) -> None:
+    """``parts`` holds what the (generically decoded) ``expected`` event holds."""
+    assert parts is not None
+    assert parts.cls is type(expected)
+    for name in ("originator_id", "originator_version", "timestamp", "meta", "payload"):
+        value, wanted = getattr(parts, name), getattr(expected, name)
+        assert value == wanted, name
+        assert type(value) is type(wanted), name
+        assert repr(value) == repr(wanted), name
+
+
+def test_every_demo_event_gives_its_parts_as_the_generic_path_decodes_them(
+    demo_events: Demo,
+) -> None:
+    app, events = demo_events
+    typed = TypedStates()
+    for stored in events:
+        expected = app.mapper.to_domain_event_generically(stored)
+        assert_parts_of(typed.parts(stored), expected)
+        assert_parts_of(app.mapper.event_parts(stored), expected)
 
 
 def test_the_demo_is_decoded_without_the_generic_transcoder(
@@ -106,6 +128,7 @@ def test_a_state_of_another_shape_goes_the_generic_way(
     app, events = demo_events
     stored = damaged(first(events, ":TakeRecorded"), OTHER_SHAPES[shape])
     assert TypedStates().domain_event(stored) is None
+    assert TypedStates().parts(stored) is None
     assert_decodes_as_generically(app.mapper, stored)
 
 
@@ -126,6 +149,7 @@ def test_what_the_generic_path_accepts_the_typed_path_decodes_the_same(
     event = TypedStates().domain_event(stored)
     assert event is not None
     assert_same_event(event, app.mapper.to_domain_event_generically(stored))
+    assert_parts_of(TypedStates().parts(stored), event)
 
 
 @pytest.mark.parametrize("version", [1, 3, 2.0, "2", None])
@@ -137,6 +161,7 @@ def test_a_class_version_other_than_the_class_own_goes_the_generic_way(
         first(events, ":SessionBooked"), lambda s: s.update(class_version=version)
     )
     assert TypedStates().domain_event(stored) is None
+    assert TypedStates().parts(stored) is None
     with pytest.raises(ValueError, match="class_version"):
         app.mapper.to_domain_event(stored)
 
@@ -146,6 +171,7 @@ def test_an_older_version_is_upcast_the_generic_way() -> None:
     try:
         stored = stored_v1()
         assert TypedStates().domain_event(stored) is None
+        assert app.mapper.event_parts(stored) is None
         event = app.mapper.to_domain_event(stored)
         assert isinstance(event, SessionBooked)
         assert_same_event(event, app.mapper.to_domain_event_generically(stored))
@@ -172,6 +198,7 @@ def test_a_mapper_with_another_datetime_transcoding_does_not_take_the_typed_path
     transcoder.register(Shifted())
     try:
         assert app.mapper.to_domain_event(stored).timestamp.microsecond == 1
+        assert app.mapper.event_parts(stored) is None
     finally:
         transcoder.register(original)
     assert app.mapper.to_domain_event(stored).timestamp.microsecond == 0

@@ -33,7 +33,7 @@ from eventsourcing.persistence import DatetimeAsISO, Mapper, StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from session_log.codec import MsgspecTranscoder
-from session_log.typed_states import TypedStates
+from session_log.typed_states import EventParts, TypedStates
 
 __all__ = ["CheckedMapper"]
 
@@ -55,6 +55,12 @@ class CheckedMapper(Mapper[str]):
             if event is not None:
                 return event
         return self.to_domain_event_generically(stored_event)
+
+    def event_parts(self, stored_event: StoredEvent) -> EventParts | None:
+        """What :meth:`to_domain_event` decodes on its typed path (class, ids,
+        timestamp, meta, payload), without making the event, or ``None`` when
+        it would take the generic path; the views' records need no more."""
+        return self._typed_states.parts(stored_event) if self._typed() else None
 
     def to_domain_event_generically(
         self, stored_event: StoredEvent

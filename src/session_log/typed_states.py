@@ -38,7 +38,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from session_log.codec import STRUCT_TAG
 
-__all__ = ["TypedStates"]
+__all__ = ["EventParts", "TypedStates"]
 
 _OWN_FIELDS = frozenset({"originator_id", "originator_version"})
 """Fields the mapper takes from the stored event, not from its state."""
@@ -71,6 +71,22 @@ def _tagged_struct(cls: type[msgspec.Struct]) -> type[msgspec.Struct]:
     )
 
 
+class EventParts(typing.NamedTuple):
+    """What a decision's record is made of, taken from its state without making
+    the domain event (see :meth:`TypedStates.parts`)."""
+
+    cls: type
+    originator_id: Any
+    originator_version: int
+    timestamp: datetime
+    meta: Any
+    payload: Any
+
+
+_PARTS = (("meta", "payload"), ("timestamp",))
+"""The Struct fields and the datetime field a class needs for :meth:`parts`."""
+
+
 class _ClassDecoder:
     """The decoder of one event class's states and how to make its ``__dict__``."""
 
@@ -87,6 +103,9 @@ class _ClassDecoder:
         self.names = names
         self.datetimes = datetimes
         self.structs = structs
+        self.has_parts = set(_PARTS[0]) <= set(structs) and set(_PARTS[1]) <= set(
+            datetimes
+        )
 
     @classmethod
     def of(cls, event_class: type) -> _ClassDecoder | None:
@@ -149,6 +168,21 @@ class _ClassDecoder:
         object.__setattr__(event, "__dict__", state)
         return event
 
+    def parts(self, stored_event: StoredEvent) -> EventParts:
+        """The parts of the event :meth:`domain_event` makes, decoded the same
+        way, without making it."""
+        envelope: Any = self.decoder.decode(stored_event.state)
+        originator_id = stored_event.originator_id
+        id_type = typing.cast(Hashable, type(originator_id))
+        return EventParts(
+            cls=self.cls,
+            originator_id=find_id_convertor(self.cls, id_type)(originator_id),
+            originator_version=stored_event.originator_version,
+            timestamp=datetime.fromisoformat(envelope.timestamp.data),
+            meta=envelope.meta.data.fields,
+            payload=envelope.payload.data.fields,
+        )
+
 
 class TypedStates:
     """Typed decoding of stored event states (see the module docstring)."""
@@ -162,16 +196,7 @@ class TypedStates:
         """The domain event of ``stored_event`` (a plain, uncompressed state), as
         eventsourcing's mapper with this package's transcoder would make it, or
         ``None`` if it cannot be made this way."""
-        try:
-            event_class = resolve_topic(stored_event.topic)
-        except Exception:  # the generic path reports it
-            return None
-        if event_class in self._decoders:
-            found = self._decoders[event_class]
-        else:
-            found = self._decoders[event_class] = (
-                _ClassDecoder.of(event_class) if isinstance(event_class, type) else None
-            )
+        found = self._decoder_of(stored_event)
         if found is None:
             return None
         try:
@@ -180,3 +205,29 @@ class TypedStates:
             )
         except Exception:  # another shape, or damaged: the generic path decides
             return None
+
+    def parts(self, stored_event: StoredEvent) -> EventParts | None:
+        """The class, ids, timestamp, meta and payload of the event
+        :meth:`domain_event` would make (the same values, decoded the same
+        way), without making it; ``None`` when :meth:`domain_event` would give
+        ``None`` or the class has no meta, payload or timestamp of its own
+        types. A view's record needs no more (``projections.records``)."""
+        found = self._decoder_of(stored_event)
+        if found is None or not found.has_parts:
+            return None
+        try:
+            return found.parts(stored_event)
+        except Exception:  # another shape, or damaged: the generic path decides
+            return None
+
+    def _decoder_of(self, stored_event: StoredEvent) -> _ClassDecoder | None:
+        try:
+            event_class = resolve_topic(stored_event.topic)
+        except Exception:  # the generic path reports it
+            return None
+        if event_class in self._decoders:
+            return self._decoders[event_class]
+        found = self._decoders[event_class] = (
+            _ClassDecoder.of(event_class) if isinstance(event_class, type) else None
+        )
+        return found
