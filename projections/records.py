@@ -180,16 +180,16 @@ def record_of_parts(parts: Any, stream: str, position: int) -> DecisionRecord:
 
 def _record(
     cls: type,
-    originator_id_: Any,
-    version_: Any,
+    stored_id: Any,
+    stored_version: Any,
     timestamp: datetime | None,
     meta: Any,
     payload: Any,
     stream: str,
     position: int,
 ) -> DecisionRecord:
-    originator_id = str(originator_id_)
-    version = int(version_)
+    originator_id = str(stored_id)
+    version = int(stored_version)
     if meta is None or not hasattr(meta, "actor") or not hasattr(meta, "occurred_at"):
         raise NotADecisionError(
             f"{cls.__qualname__} {originator_id}@{version} "

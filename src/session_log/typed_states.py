@@ -83,10 +83,6 @@ class EventParts(typing.NamedTuple):
     payload: Any
 
 
-_PARTS = (("meta", "payload"), ("timestamp",))
-"""The Struct fields and the datetime field a class needs for :meth:`parts`."""
-
-
 class _ClassDecoder:
     """The decoder of one event class's states and how to make its ``__dict__``."""
 
@@ -103,9 +99,10 @@ class _ClassDecoder:
         self.names = names
         self.datetimes = datetimes
         self.structs = structs
-        self.has_parts = set(_PARTS[0]) <= set(structs) and set(_PARTS[1]) <= set(
-            datetimes
-        )
+        self.has_parts = {"meta", "payload"} <= set(
+            structs
+        ) and "timestamp" in datetimes
+        """Whether the class has what :meth:`parts` takes."""
 
     @classmethod
     def of(cls, event_class: type) -> _ClassDecoder | None:
@@ -160,9 +157,7 @@ class _ClassDecoder:
             state[name] = datetime.fromisoformat(state[name].data)
         for name in self.structs:
             state[name] = state[name].data.fields
-        originator_id = stored_event.originator_id
-        id_type = typing.cast(Hashable, type(originator_id))
-        state["originator_id"] = find_id_convertor(self.cls, id_type)(originator_id)
+        state["originator_id"] = self._originator_id(stored_event)
         state["originator_version"] = stored_event.originator_version
         event: Any = object.__new__(self.cls)
         object.__setattr__(event, "__dict__", state)
@@ -172,16 +167,20 @@ class _ClassDecoder:
         """The parts of the event :meth:`domain_event` makes, decoded the same
         way, without making it."""
         envelope: Any = self.decoder.decode(stored_event.state)
-        originator_id = stored_event.originator_id
-        id_type = typing.cast(Hashable, type(originator_id))
         return EventParts(
             cls=self.cls,
-            originator_id=find_id_convertor(self.cls, id_type)(originator_id),
+            originator_id=self._originator_id(stored_event),
             originator_version=stored_event.originator_version,
             timestamp=datetime.fromisoformat(envelope.timestamp.data),
             meta=envelope.meta.data.fields,
             payload=envelope.payload.data.fields,
         )
+
+    def _originator_id(self, stored_event: StoredEvent) -> Any:
+        """The stored id, converted to the class's id type as the mapper does."""
+        originator_id = stored_event.originator_id
+        id_type = typing.cast(Hashable, type(originator_id))
+        return find_id_convertor(self.cls, id_type)(originator_id)
 
 
 class TypedStates:
