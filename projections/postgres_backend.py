@@ -2,7 +2,8 @@
 
 Each view has its own tables in the store's schema, its own tracking table
 ``<view>_tracking`` (eventsourcing's single-row tracking) and a failures table.
-Applying a batch locks the view's tracking row (``SELECT ... FOR UPDATE``), so two
+Applying a batch locks the view's tracking row (``SELECT ... FOR UPDATE``; an
+advisory lock of the view and source while there is no row yet), so two
 runners started by mistake on the same view serialise and the second one skips
 what the first applied.
 """
@@ -53,6 +54,9 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
             "SELECT notification_id FROM {tracking} "
             "WHERE application_name = :source FOR UPDATE"
         )
+        self._advisory_statement = self.sql(
+            "SELECT pg_advisory_xact_lock(hashtextextended(:key, 0)) AS locked"
+        )
 
     def _existing_relations(self) -> set[str]:
         with self.datastore.transaction(commit=False) as cursor:
@@ -98,7 +102,23 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
     def _lock_tracking(self, cursor: Cursor[DictRow], source: str) -> int | None:
         cursor.execute(self._lock_statement, {"source": source})
         found = cursor.fetchone()
+        if found is None:
+            # No row to lock yet (nothing applied from ``source``): two
+            # runners would both read "nothing" and apply the same events.
+            # They queue on an advisory lock of this view and source instead,
+            # held to the end of the transaction, and read again: one that
+            # waited sees the row the other committed.
+            cursor.execute(
+                self._advisory_statement, {"key": self._advisory_key(source)}
+            )
+            cursor.fetchone()
+            cursor.execute(self._lock_statement, {"source": source})
+            found = cursor.fetchone()
         return None if found is None else int(found["notification_id"])
+
+    def _advisory_key(self, source: str) -> str:
+        tracking = f"{self.dialect.schema}.{self.physical('tracking')}"
+        return f"session-log view {tracking} {source}"
 
     def execute_script(self, statements: list[str]) -> None:
         """Run DDL statements in one transaction."""

@@ -19,6 +19,7 @@ from projections import (
     SQLView,
     ViewStore,
 )
+from projections.views.timeline import TimelineDefinition
 
 
 def test_catch_up_then_live_equals_clean_replay(
@@ -102,6 +103,82 @@ def test_two_runners_on_the_same_views_apply_nothing_twice(
     finally:
         first.stop()
         second.stop()
+        twin.close()
+
+
+@pytest.mark.parametrize("started", [True, False], ids=["started", "empty"])
+def test_a_batch_raced_by_a_twin_view_is_applied_once(
+    app: ThingLog, store: ViewStore, monkeypatch: pytest.MonkeyPatch, started: bool
+) -> None:
+    """The race of the test above, made certain: one view is held inside its
+    transaction (position read, rows written, not committed) while a twin on
+    the same database applies a batch reaching further. The twin waits for the
+    lock its position is read under (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL:
+    the tracking row ``FOR UPDATE``, or an advisory lock while the view has
+    no tracking row yet), then applies only what the other did not, in one
+    transaction: nothing applied twice, no failed transaction searched for a
+    poison event (a view that only updates rows would have nothing to fail on,
+    and would count twice what both applied)."""
+    last = story(app, n=3)
+    events = [
+        (app.mapper.to_domain_event(n), _tracking(app, n.id))
+        for n in app.recorder.select_notifications(start=1, limit=100)
+    ]
+    assert len(events) == last
+    begin = 0
+    if started:
+        assert store.view("timeline").apply_events(events[:1]) == 1
+        begin = 1
+    held_to = last // 2  # the held view applies up to here, the twin everything
+    twin = twin_store(store)
+    held, inside, release = threading.Event(), threading.Event(), threading.Event()
+    original = TimelineDefinition.apply_many
+
+    def holding(self: TimelineDefinition, db: Any, records: Any) -> None:
+        original(self, db, records)
+        if not held.is_set():  # the first transaction only
+            held.set()
+            inside.set()
+            assert release.wait(10)
+
+    monkeypatch.setattr(TimelineDefinition, "apply_many", holding)
+    first, second = store.view("timeline"), twin.view("timeline")
+    results: dict[str, Any] = {}
+    searched: list[int] = []  # batches that failed and were split in halves
+    for view in (first, second):
+        split = view._apply_halves
+
+        def counted(batch: Any, _split: Any = split) -> int:
+            searched.append(len(batch))
+            return int(_split(batch))
+
+        monkeypatch.setattr(view, "_apply_halves", counted)
+
+    def apply(key: str, view: SQLView, batch: Any) -> None:
+        try:
+            results[key] = view.apply_events(batch)
+        except Exception as error:  # the assertions below show it
+            results[key] = error
+
+    holder = threading.Thread(target=apply, args=("first", first, events[:held_to]))
+    racer = threading.Thread(target=apply, args=("second", second, events))
+    try:
+        holder.start()
+        assert inside.wait(10)
+        racer.start()
+        racer.join(0.5)
+        assert racer.is_alive(), f"the twin did not wait: {results.get('second')!r}"
+        release.set()
+        holder.join(10)
+        racer.join(10)
+        assert results == {"first": held_to - begin, "second": last - held_to}
+        assert searched == []
+        assert first.dump() == second.dump() == clean_replay(app, store, "timeline")
+        assert first.failure() is None
+    finally:
+        release.set()
+        holder.join(10)
+        racer.join(10)
         twin.close()
 
 
