@@ -161,6 +161,28 @@ def test_history_of_an_aggregate(cli_env: dict[str, str]) -> None:
     assert missing.exit_code == 6
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("timeline",),
+        ("audit",),
+        ("ledger",),
+        ("credits", "--format", "csv"),
+        ("status", "--as-of", "2025-03-01"),
+    ],
+    ids=lambda c: c[0],
+)
+def test_an_unknown_project_is_named_not_shown_empty(
+    cli_env: dict[str, str], command: tuple[str, ...]
+) -> None:
+    result = run(cli_env, *command, "--project", "moonlt")
+    assert result.exit_code == 6, result.output
+    assert "no project 'moonlt'" in result.output
+    assert "Projects: moonlit." in result.output
+    known = run(cli_env, *command, "--project", "moonlit")
+    assert known.exit_code == 0, known.output
+
+
 # --- decisions and exit codes ------------------------------------------------------
 
 

@@ -206,6 +206,17 @@ def project_option(function: F) -> F:
     )(function)
 
 
+def _has_decisions(rt: Runtime, project: str) -> bool:
+    """Whether the timeline holds a decision of ``project`` (as far as it has
+    caught up: :func:`projects` catches up before a project is called unknown)."""
+    view = rt.follow().view("timeline")
+    found = view.rows(
+        "SELECT 1 AS found FROM {entries} WHERE project = :project LIMIT 1",
+        {"project": project},
+    )
+    return bool(found)
+
+
 def projects(rt: Runtime) -> list[dict[str, Any]]:
     """Every project the timeline knows, with its number of decisions."""
     view = rt.catch_up().view("timeline")
@@ -216,7 +227,21 @@ def projects(rt: Runtime) -> list[dict[str, Any]]:
 
 
 def resolve_project(rt: Runtime, project: str | None) -> str:
+    """The project a read is about: the one named (which must have decisions:
+    a typo would otherwise show empty tables), or the only one there is."""
     if project:
+        if not _has_decisions(rt, project):
+            known = [str(row["project"]) for row in projects(rt)]
+            if project not in known:
+                raise Failure(
+                    f"no project {project!r}",
+                    EXIT_NOT_FOUND,
+                    hint=f"Projects: {', '.join(known)}."
+                    if known
+                    else "No project yet: load the demo album with "
+                    "`session-log demo`, or start a project with "
+                    "`session-log decide start-project`.",
+                )
         return project
     known = [row["project"] for row in projects(rt)]
     if len(known) == 1:
