@@ -227,6 +227,35 @@ def test_aggregate_history_and_status(client: TestClient[Litestar]) -> None:
     assert status["head"] > 2000
 
 
+@pytest.mark.parametrize(
+    "read",
+    [
+        "timeline",
+        "decisions",
+        "ledger",
+        "ledger/entries",
+        "ledger/spend",
+        "progress",
+        "credits",
+        "credits/export.csv",
+        "credits/export.rin.xml",
+    ],
+)
+def test_a_read_of_an_unknown_project_is_a_404_naming_it(
+    client: TestClient[Litestar], read: str
+) -> None:
+    missing = client.get(f"/api/projects/moonlt/{read}", headers=RUI)
+    assert missing.status_code == 404, missing.text
+    assert missing.json()["code"] == "not-found"
+    assert "no project moonlt" in missing.text
+    past = client.get(
+        f"/api/projects/moonlt/{read}", params={"as_of": "1200"}, headers=RUI
+    )
+    assert past.status_code == 404, past.text
+    known = client.get(f"/api/projects/moonlit/{read}", headers=RUI)
+    assert known.status_code == 200, known.text
+
+
 def test_openapi_spec(client: TestClient[Litestar]) -> None:
     spec = client.get("/schema/openapi.json").json()
     assert spec["openapi"].startswith("3.1")

@@ -242,6 +242,21 @@ def _check_project(principal: NamedDependency[Principal], project: str) -> None:
         raise PermissionDeniedException(msg)
 
 
+def _require_project(request: Request[Any, Any, Any], project: str) -> None:
+    """A read about a project without decisions is a 404 naming it (a typo
+    would otherwise read as an empty project). Looked up in the timeline as
+    far as it has caught up, and only when not found there, again once it
+    has (as every live read waits for its view)."""
+    state = _state(request)
+    query = "SELECT 1 AS found FROM {entries} WHERE project = :project LIMIT 1"
+    if state.runtime.runner.view("timeline").rows(query, {"project": project}):
+        return
+    with state.view("timeline", AsOf()) as view:
+        if view.rows(query, {"project": project}):
+            return
+    raise NotFound(f"no project {project}")
+
+
 def _state(request: Request[Any, Any, Any]) -> ApiState:
     state: ApiState = request.app.state.api
     return state
@@ -389,6 +404,7 @@ def timeline(
     as_of: AsOfParam = None,
 ) -> s.TimelinePage:
     _check_project(principal, project)
+    _require_project(request, project)
     moment = _as_of(as_of)
     with _state(request).view("timeline", moment) as view:
         assert isinstance(view, TimelineReads)
@@ -432,6 +448,7 @@ def decisions(
     as_of: AsOfParam = None,
 ) -> s.DecisionPage:
     _check_project(principal, project)
+    _require_project(request, project)
     moment = _as_of(as_of)
     if actor is not None and "." not in actor:
         actor = f"{project}.party.{actor}"
@@ -490,6 +507,7 @@ def ledger(
     as_of: AsOfParam = None,
 ) -> s.Ledger:
     _check_project(principal, project)
+    _require_project(request, project)
     moment = _as_of(as_of)
     with _state(request).view("cost_ledger", moment) as view:
         assert isinstance(view, CostLedgerReads)
@@ -520,6 +538,7 @@ def ledger_entries(
     as_of: AsOfParam = None,
 ) -> s.LedgerEntries:
     _check_project(principal, project)
+    _require_project(request, project)
     moment = _as_of(as_of)
     line_id = None
     if line is not None:
@@ -560,6 +579,7 @@ def spend(
     as_of: AsOfParam = None,
 ) -> s.Spend:
     _check_project(principal, project)
+    _require_project(request, project)
     moment = _as_of(as_of)
     with _state(request).view("cost_ledger", moment) as view:
         assert isinstance(view, CostLedgerReads)
@@ -583,6 +603,7 @@ def progress(
     as_of: AsOfParam = None,
 ) -> s.Progress:
     _check_project(principal, project)
+    _require_project(request, project)
     moment = _as_of(as_of)
     with _state(request).view("progress", moment) as view:
         assert isinstance(view, ProgressReads)
@@ -611,6 +632,7 @@ def credits(
     as_of: AsOfParam = None,
 ) -> s.Credits:
     _check_project(principal, project)
+    _require_project(request, project)
     moment = _as_of(as_of)
     subject = None
     if recording is not None:
@@ -653,6 +675,7 @@ def credits_csv(
     as_of: AsOfParam = None,
 ) -> str:
     _check_project(principal, project)
+    _require_project(request, project)
     return _export(request, project, as_of, "csv")
 
 
@@ -671,6 +694,7 @@ def credits_rin(
     as_of: AsOfParam = None,
 ) -> str:
     _check_project(principal, project)
+    _require_project(request, project)
     return _export(request, project, as_of, "rin")
 
 
