@@ -246,13 +246,16 @@ def _require_project(request: Request[Any, Any, Any], project: str) -> None:
     """A read about a project without decisions is a 404 naming it (a typo
     would otherwise read as an empty project). Looked up in the timeline as
     far as it has caught up, and only when not found there, again once it
-    has (as every live read waits for its view)."""
+    has (as every live read waits for its view). An empty timeline (a
+    deployment whose workers do not keep it) cannot tell: no 404 then."""
     state = _state(request)
     query = "SELECT 1 AS found FROM {entries} WHERE project = :project LIMIT 1"
     if state.runtime.runner.view("timeline").rows(query, {"project": project}):
         return
     with state.view("timeline", AsOf()) as view:
         if view.rows(query, {"project": project}):
+            return
+        if not view.rows("SELECT 1 AS found FROM {entries} LIMIT 1"):
             return
     raise NotFound(f"no project {project}")
 
