@@ -6,14 +6,16 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from interfaces_support import LiveServer
+from interfaces_support import LiveServer, token_book
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from session_log.api import create_app
 from session_log.runtime import Runtime
 
 RUI = {"Authorization": "Bearer t-rui"}
@@ -254,6 +256,21 @@ def test_a_read_of_an_unknown_project_is_a_404_naming_it(
     assert past.status_code == 404, past.text
     known = client.get(f"/api/projects/moonlit/{read}", headers=RUI)
     assert known.status_code == 200, known.text
+
+
+def test_an_empty_timeline_cannot_tell_an_unknown_project(tmp_path: Path) -> None:
+    """A deployment whose views hold nothing yet (an empty stream here; or
+    workers that do not keep the timeline) answers reads of any project with
+    what the view holds, not with a 404 it cannot stand behind."""
+    runtime = Runtime(data_dir=tmp_path / "data")
+    try:
+        runtime.follow()
+        with TestClient(create_app(runtime, token_book())) as empty:
+            response = empty.get("/api/projects/anything/timeline", headers=RUI)
+            assert response.status_code == 200, response.text
+            assert response.json()["items"] == []
+    finally:
+        runtime.close()
 
 
 def test_openapi_spec(client: TestClient[Litestar]) -> None:
