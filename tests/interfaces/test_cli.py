@@ -183,6 +183,17 @@ def test_an_unknown_project_is_named_not_shown_empty(
     assert known.exit_code == 0, known.output
 
 
+def test_an_empty_timeline_cannot_tell_an_unknown_project(tmp_path: Path) -> None:
+    env = {
+        "SESSION_LOG_DATA_DIR": str(tmp_path / "data"),
+        "SESSION_LOG_PROJECT": "",
+        "COLUMNS": "200",
+    }
+    result = run(env, "timeline", "--project", "anything")
+    assert result.exit_code == 0, result.output
+    assert "Timeline of anything" in result.output
+
+
 # --- decisions and exit codes ------------------------------------------------------
 
 

@@ -228,19 +228,17 @@ def projects(rt: Runtime) -> list[dict[str, Any]]:
 
 def resolve_project(rt: Runtime, project: str | None) -> str:
     """The project a read is about: the one named (which must have decisions:
-    a typo would otherwise show empty tables), or the only one there is."""
+    a typo would otherwise show empty tables; an empty timeline, as in a
+    deployment whose workers do not keep it, cannot tell), or the only one
+    there is."""
     if project:
         if not _has_decisions(rt, project):
             known = [str(row["project"]) for row in projects(rt)]
-            if project not in known:
+            if known and project not in known:
                 raise Failure(
                     f"no project {project!r}",
                     EXIT_NOT_FOUND,
-                    hint=f"Projects: {', '.join(known)}."
-                    if known
-                    else "No project yet: load the demo album with "
-                    "`session-log demo`, or start a project with "
-                    "`session-log decide start-project`.",
+                    hint=f"Projects: {', '.join(known)}.",
                 )
         return project
     known = [row["project"] for row in projects(rt)]
