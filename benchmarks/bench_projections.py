@@ -538,7 +538,7 @@ LIVE_COST_US = {
     "progress": 91.3,
 }
 """Microseconds per event of each view applying 20-event batches on PostgreSQL
-(``bench_view_batches.py``, docs/projections.md): for sharing the views out
+(``bench_view_batches.py``, docs/performance.md): for sharing the views out
 between runner processes."""
 
 

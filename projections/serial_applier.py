@@ -5,7 +5,7 @@ view gains no parallel writing; it costs thread switches instead (each batch a
 hand-over of the write lock and of Python's GIL between threads). Applying the
 same 20-event batches to the five views in one thread took 0.62-0.94 times the
 CPU time of a thread per view in three alternating rounds, the medians 0.78
-(``benchmarks/bench_view_batches.py --threads-vs-one``; docs/projections.md
+(``benchmarks/bench_view_batches.py --threads-vs-one``; docs/performance.md
 has the live runner's figures). :class:`SerialApplier` is that one thread for a
 :class:`~projections.runner.ProjectionsRunner`'s live views on a store whose
 writes are serial (:attr:`~projections.stores.ViewStore.serial_writes`).
