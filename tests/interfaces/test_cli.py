@@ -183,6 +183,22 @@ def test_an_unknown_project_is_named_not_shown_empty(
     assert known.exit_code == 0, known.output
 
 
+@pytest.mark.parametrize(
+    ("command", "option"), [("audit", "--actor"), ("timeline", "--person")]
+)
+def test_an_unknown_party_is_named_not_shown_empty(
+    cli_env: dict[str, str], command: str, option: str
+) -> None:
+    result = run(cli_env, command, option, "lenna")
+    assert result.exit_code == 6, result.output
+    assert "no party 'lenna' in moonlit" in result.output
+    assert "lena" in result.output.split("Parties:", 1)[1]
+    for known in ("lena", "moonlit.party.lena"):
+        found = run(cli_env, command, option, known, "--json")
+        assert found.exit_code == 0, found.output
+        assert json.loads(found.output)["items"]
+
+
 def test_an_empty_timeline_cannot_tell_an_unknown_project(tmp_path: Path) -> None:
     env = {
         "SESSION_LOG_DATA_DIR": str(tmp_path / "data"),
@@ -192,6 +208,8 @@ def test_an_empty_timeline_cannot_tell_an_unknown_project(tmp_path: Path) -> Non
     result = run(env, "timeline", "--project", "anything")
     assert result.exit_code == 0, result.output
     assert "Timeline of anything" in result.output
+    someone = run(env, "audit", "--project", "anything", "--actor", "someone")
+    assert someone.exit_code == 0, someone.output
 
 
 # --- decisions and exit codes ------------------------------------------------------

@@ -105,12 +105,13 @@ def register(cli: click.Group) -> None:
         project = resolve_project(rt, project)
         if subject is not None and "." not in subject:
             subject = _subject(rt, project, subject)
+        person = _party(rt, project, person)
         with rt.view("timeline", as_of) as view:
             assert isinstance(view, TimelineReads)
             page = view.timeline(
                 project=project,
                 subject=subject,
-                person=_full(project, "party", person),
+                person=person,
                 kinds=kinds or None,
                 since=since,
                 until=until,
@@ -181,11 +182,12 @@ def register(cli: click.Group) -> None:
         """
         rt = runtime()
         project = resolve_project(rt, project)
+        actor = _party(rt, project, actor)
         with rt.view("decision_log", as_of) as view:
             assert isinstance(view, DecisionLogReads)
             page = view.decisions(
                 project=project,
-                actor=_full(project, "party", actor),
+                actor=actor,
                 capacity=capacity,
                 kinds=kinds or None,
                 aggregate_id=aggregate,
@@ -605,6 +607,37 @@ def register(cli: click.Group) -> None:
                 ],
             )
         )
+
+
+def _party(rt: Any, project: str, party: str | None) -> str | None:
+    """The full id of ``party`` (``rui`` or ``moonlit.party.rui``), which must
+    appear in the project's timeline (as the actor or the subject of a
+    decision): a typo would otherwise show an empty page. A timeline without
+    the project's parties (not kept where this runs) cannot tell."""
+    full = _full(project, "party", party)
+    if full is None:
+        return None
+    view = rt.catch_up().view("timeline")
+    if view.rows(
+        "SELECT 1 AS found FROM {subjects} WHERE subject_id = :id LIMIT 1",
+        {"id": full},
+    ):
+        return full
+    known = [
+        str(row["subject_id"]).rsplit(".", 1)[-1]
+        for row in view.rows(
+            "SELECT DISTINCT subject_id FROM {subjects} WHERE subject_id LIKE "
+            ":pattern ORDER BY subject_id",
+            {"pattern": f"{project}.party.%"},
+        )
+    ]
+    if not known:  # an empty timeline (not kept here) cannot tell
+        return full
+    raise Failure(
+        f"no party {party!r} in {project}",
+        EXIT_NOT_FOUND,
+        hint=f"Parties: {', '.join(known)}.",
+    )
 
 
 def _subject(rt: Any, project: str, local_id: str) -> str:
