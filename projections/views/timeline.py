@@ -145,6 +145,13 @@ class TimelineReads(SQLView):
 
     definition: ClassVar[ViewDefinition] = TimelineDefinition()
 
+    def has_decisions(self, project: str | None = None) -> bool:
+        """Whether the view holds a decision (of ``project``, when given)."""
+        sql, params = "SELECT 1 AS found FROM {entries}", {}
+        if project is not None:
+            sql, params = sql + " WHERE project = :project", {"project": project}
+        return bool(self.rows(sql + " LIMIT 1", params))
+
     def timeline(
         self,
         *,

@@ -242,20 +242,26 @@ def _check_project(principal: NamedDependency[Principal], project: str) -> None:
         raise PermissionDeniedException(msg)
 
 
-def _require_project(request: Request[Any, Any, Any], project: str) -> None:
-    """A read about a project without decisions is a 404 naming it (a typo
-    would otherwise read as an empty project). Looked up in the timeline as
-    far as it has caught up, and only when not found there, again once it
-    has (as every live read waits for its view). An empty timeline (a
-    deployment whose workers do not keep it) cannot tell: no 404 then."""
+def _check_read(
+    request: Request[Any, Any, Any],
+    principal: NamedDependency[Principal],
+    project: str,
+) -> None:
+    """A read of ``project``: the token must give access to it (403), and the
+    project must have decisions (404 naming it: a typo would otherwise read as
+    an empty project). Looked up in the timeline as far as it has caught up,
+    and only when not found there, again once it has (as every live read
+    waits for its view). An empty timeline (a deployment whose workers do not
+    keep it) cannot tell: no 404 then."""
+    _check_project(principal, project)
     state = _state(request)
-    query = "SELECT 1 AS found FROM {entries} WHERE project = :project LIMIT 1"
-    if state.runtime.runner.view("timeline").rows(query, {"project": project}):
+    timeline = state.runtime.runner.view("timeline")
+    assert isinstance(timeline, TimelineReads)
+    if timeline.has_decisions(project):
         return
     with state.view("timeline", AsOf()) as view:
-        if view.rows(query, {"project": project}):
-            return
-        if not view.rows("SELECT 1 AS found FROM {entries} LIMIT 1"):
+        assert isinstance(view, TimelineReads)
+        if view.has_decisions(project) or not view.has_decisions():
             return
     raise NotFound(f"no project {project}")
 
@@ -406,8 +412,7 @@ def timeline(
     newest_first: FromQuery[bool] = False,
     as_of: AsOfParam = None,
 ) -> s.TimelinePage:
-    _check_project(principal, project)
-    _require_project(request, project)
+    _check_read(request, principal, project)
     moment = _as_of(as_of)
     with _state(request).view("timeline", moment) as view:
         assert isinstance(view, TimelineReads)
@@ -450,8 +455,7 @@ def decisions(
     newest_first: FromQuery[bool] = False,
     as_of: AsOfParam = None,
 ) -> s.DecisionPage:
-    _check_project(principal, project)
-    _require_project(request, project)
+    _check_read(request, principal, project)
     moment = _as_of(as_of)
     if actor is not None and "." not in actor:
         actor = f"{project}.party.{actor}"
@@ -509,8 +513,7 @@ def ledger(
     project: ProjectParam,
     as_of: AsOfParam = None,
 ) -> s.Ledger:
-    _check_project(principal, project)
-    _require_project(request, project)
+    _check_read(request, principal, project)
     moment = _as_of(as_of)
     with _state(request).view("cost_ledger", moment) as view:
         assert isinstance(view, CostLedgerReads)
@@ -540,8 +543,7 @@ def ledger_entries(
     line: FromQuery[str | None] = None,
     as_of: AsOfParam = None,
 ) -> s.LedgerEntries:
-    _check_project(principal, project)
-    _require_project(request, project)
+    _check_read(request, principal, project)
     moment = _as_of(as_of)
     line_id = None
     if line is not None:
@@ -581,8 +583,7 @@ def spend(
     project: ProjectParam,
     as_of: AsOfParam = None,
 ) -> s.Spend:
-    _check_project(principal, project)
-    _require_project(request, project)
+    _check_read(request, principal, project)
     moment = _as_of(as_of)
     with _state(request).view("cost_ledger", moment) as view:
         assert isinstance(view, CostLedgerReads)
@@ -605,8 +606,7 @@ def progress(
     project: ProjectParam,
     as_of: AsOfParam = None,
 ) -> s.Progress:
-    _check_project(principal, project)
-    _require_project(request, project)
+    _check_read(request, principal, project)
     moment = _as_of(as_of)
     with _state(request).view("progress", moment) as view:
         assert isinstance(view, ProgressReads)
@@ -634,8 +634,7 @@ def credits(
     recording: FromQuery[str | None] = None,
     as_of: AsOfParam = None,
 ) -> s.Credits:
-    _check_project(principal, project)
-    _require_project(request, project)
+    _check_read(request, principal, project)
     moment = _as_of(as_of)
     subject = None
     if recording is not None:
@@ -677,8 +676,7 @@ def credits_csv(
     project: ProjectParam,
     as_of: AsOfParam = None,
 ) -> str:
-    _check_project(principal, project)
-    _require_project(request, project)
+    _check_read(request, principal, project)
     return _export(request, project, as_of, "csv")
 
 
@@ -696,8 +694,7 @@ def credits_rin(
     project: ProjectParam,
     as_of: AsOfParam = None,
 ) -> str:
-    _check_project(principal, project)
-    _require_project(request, project)
+    _check_read(request, principal, project)
     return _export(request, project, as_of, "rin")
 
 

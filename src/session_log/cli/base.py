@@ -28,6 +28,7 @@ from typing import Any, NoReturn, TypeVar, cast
 import click
 from eventsourcing.persistence import InterfaceError, OperationalError
 
+from projections.views.timeline import TimelineReads
 from session_log.errors import (
     CommandRejected,
     InvalidCommand,
@@ -206,17 +207,6 @@ def project_option(function: F) -> F:
     )(function)
 
 
-def _has_decisions(rt: Runtime, project: str) -> bool:
-    """Whether the timeline holds a decision of ``project`` (as far as it has
-    caught up: :func:`projects` catches up before a project is called unknown)."""
-    view = rt.follow().view("timeline")
-    found = view.rows(
-        "SELECT 1 AS found FROM {entries} WHERE project = :project LIMIT 1",
-        {"project": project},
-    )
-    return bool(found)
-
-
 def projects(rt: Runtime) -> list[dict[str, Any]]:
     """Every project the timeline knows, with its number of decisions."""
     view = rt.catch_up().view("timeline")
@@ -232,7 +222,9 @@ def resolve_project(rt: Runtime, project: str | None) -> str:
     deployment whose workers do not keep it, cannot tell), or the only one
     there is."""
     if project:
-        if not _has_decisions(rt, project):
+        timeline = rt.follow().view("timeline")
+        assert isinstance(timeline, TimelineReads)
+        if not timeline.has_decisions(project):
             known = [str(row["project"]) for row in projects(rt)]
             if known and project not in known:
                 raise Failure(

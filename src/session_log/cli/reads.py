@@ -623,13 +623,12 @@ def _party(rt: Any, project: str, party: str | None) -> str | None:
         {"id": full},
     ):
         return full
+    assert isinstance(view, TimelineReads)
+    prefix = f"{project}.party."
     known = [
-        str(row["subject_id"]).rsplit(".", 1)[-1]
-        for row in view.rows(
-            "SELECT DISTINCT subject_id FROM {subjects} WHERE subject_id LIKE "
-            ":pattern ORDER BY subject_id",
-            {"pattern": f"{project}.party.%"},
-        )
+        subject_id.removeprefix(prefix)
+        for subject_id, _, _ in view.subjects(project=project, kind="person")
+        if subject_id.startswith(prefix)
     ]
     if not known:  # an empty timeline (not kept here) cannot tell
         return full
