@@ -14,6 +14,7 @@ from interfaces_support import DEMO_SECONDS_LIMIT, DemoRun
 
 from session_log.cli import cli
 from session_log.cli.decide import parse_money
+from session_log.cli.render import money
 from session_log.runtime import Runtime, parse_as_of
 from session_log.tamper import CheckpointStore
 
@@ -332,6 +333,40 @@ def test_decide_subcommand(cli_env: dict[str, str], demo_runtime: Runtime) -> No
     assert "$.mark" in missing.output
 
 
+@pytest.mark.parametrize(
+    ("amount", "words"),
+    [
+        ("12.505 USD", "--amount: '12.505': USD amounts have 2 decimal places"),
+        ("1,50.00 USD", "--amount: '1,50.00' is not an amount"),
+    ],
+)
+def test_an_amount_the_currency_cannot_hold_is_refused(
+    cli_env: dict[str, str], demo_runtime: Runtime, amount: str, words: str
+) -> None:
+    before = demo_runtime.head()
+    command_id = new_id()
+    result = run(
+        cli_env,
+        "decide",
+        "record-cost",
+        "--as",
+        "rui",
+        "--line",
+        "archive",
+        "--cost",
+        command_id,
+        "--payee",
+        "vault",
+        "--amount",
+        amount,
+        "--invoice-ref",
+        "VM-9",
+    )
+    assert result.exit_code == 3, result.output
+    assert words in result.output
+    assert demo_runtime.head() == before
+
+
 def test_parse_money_and_as_of() -> None:
     assert parse_money("1,500.00 USD") == {"amount": 150000, "currency": "USD"}
     assert parse_money("12.5 EUR") == {"amount": 1250, "currency": "EUR"}
@@ -340,6 +375,12 @@ def test_parse_money_and_as_of() -> None:
         "amount": 5,
         "currency": "USD",
     }
+    # Each currency's own minor units: the yen has none, the dinar 1,000 fils.
+    assert parse_money("1,500 JPY") == {"amount": 1500, "currency": "JPY"}
+    assert parse_money("1.5 KWD") == {"amount": 1500, "currency": "KWD"}
+    assert parse_money("-0.50 USD") == {"amount": -50, "currency": "USD"}
+    assert money(1500, "JPY") == "¥1,500"
+    assert money(-1500, "KWD") == "-1.500 KWD"
     assert parse_as_of("1200").position == 1200
     moment = parse_as_of("2025-03-14").at
     assert moment is not None

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from interfaces_support import LiveServer
 
+from session_log.cli.render import money
 from session_log.runtime import Runtime
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -173,3 +174,26 @@ def _end_of(day: str) -> Any:
     from session_log.runtime import parse_as_of
 
     return parse_as_of(day).at
+
+
+def test_the_dashboard_writes_money_as_the_cli_does(
+    browser: Any, live_server: LiveServer
+) -> None:
+    """Each currency in its own minor units (the yen has none, the Kuwaiti
+    dinar three decimals), the same text as the terminal's."""
+    amounts = [
+        (150_000, "USD"),
+        (-5, "EUR"),
+        (150_000, "JPY"),
+        (-1_500_250, "KWD"),
+        (150_000, "CLF"),
+        (123_456, "CHF"),
+    ]
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/#token=t-rui")
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    shown = page.evaluate("pairs => pairs.map(([m, c]) => money(m, c))", amounts)
+    assert shown == [money(minor, currency) for minor, currency in amounts]
+    assert shown[2] == "¥150,000"
+    context.close()

@@ -19,7 +19,6 @@ from typing import Any
 import click
 import msgspec
 from msgspec import inspect as mi
-from rich.table import Table
 
 from session_log import commands as cmd
 from session_log.cli.base import (
@@ -29,23 +28,25 @@ from session_log.cli.base import (
     runtime,
     runtime_options,
 )
-from session_log.cli.render import console
+from session_log.cli.render import console, table
 from session_log.domain.commandlog import CommandResult
-from session_log.domain.money import Money
+from session_log.domain.money import Money, parse_amount
 
 COMMON = {"command_id", "project", "actor"}
-MONEY = re.compile(r"^\s*(-?[0-9][0-9,]*)(?:\.([0-9]{1,2}))?\s*([A-Z]{3})\s*$")
+MONEY = re.compile(r"^\s*(-?[0-9][0-9,]*(?:\.[0-9]*)?)\s*([A-Z]{3})\s*$")
 
 
-def parse_money(text: str) -> Any:
-    """``"1,500.00 USD"`` -> ``{"amount": 150000, "currency": "USD"}``; JSON as is."""
+def parse_money(text: str, name: str = "amount") -> Any:
+    """``"1,500.00 USD"`` -> ``{"amount": 150000, "currency": "USD"}`` (in the
+    currency's minor units: ``"1500 JPY"`` -> 1500); JSON as is."""
     found = MONEY.match(text)
     if found is None:
-        return _json_value(text, "amount")
-    whole, cents, currency = found.groups()
-    units = int(whole.replace(",", ""))
-    minor = abs(units) * 100 + int((cents or "0").ljust(2, "0"))
-    return {"amount": -minor if units < 0 else minor, "currency": currency}
+        return _json_value(text, name)
+    amount, currency = found.groups()
+    try:
+        return {"amount": parse_amount(amount, currency), "currency": currency}
+    except ValueError as error:
+        raise Failure(f"--{name.replace('_', '-')}: {error}", EXIT_INVALID) from None
 
 
 def _json_value(text: str, name: str) -> Any:
@@ -136,7 +137,7 @@ def build_body(
             continue
         kind = _kind(field.type)
         if kind == "money":
-            body[field.name] = parse_money(value)
+            body[field.name] = parse_money(value, field.name)
         elif kind == "json":
             body[field.name] = _json_value(value, field.name)
         elif kind == "json-items":
@@ -150,15 +151,11 @@ def build_body(
 
 def show_result(result: CommandResult, head: int | None = None) -> None:
     con = console()
-    out = Table(
-        title=f"accepted: {result.command_type} ({result.command_id})",
-        header_style="bold",
+    out = table(
+        f"accepted: {result.command_type} ({result.command_id})",
+        ["aggregate", ("v", "right"), "event"],
+        [(e.originator_id, e.originator_version, e.kind) for e in result.events],
     )
-    out.add_column("aggregate")
-    out.add_column("v", justify="right")
-    out.add_column("event")
-    for event in result.events:
-        out.add_row(event.originator_id, str(event.originator_version), event.kind)
     con.print(out)
     if head is not None:
         con.print(f"stream position {head}")

@@ -25,17 +25,28 @@ const esc = (text) => String(text ?? "").replace(/[&<>"']/g,
   (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const local = (id) => (id ? String(id).split(".").pop() : "-");
 
+// ISO 4217 minor units that are not hundredths (session_log.domain.money.DECIMALS).
+const DECIMALS = {
+  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0,
+  UGX: 0, UYI: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  CLF: 4, UYW: 4,
+};
+const decimals = (currency) => DECIMALS[currency] ?? 2;
+
 function money(minor, currency = state.currency) {
   if (minor === null || minor === undefined) return "-";
   const sign = minor < 0 ? "-" : "";
+  const places = decimals(currency);
+  const scale = 10 ** places;
   const abs = Math.abs(minor);
-  const units = Math.floor(abs / 100).toLocaleString("en-US");
-  const cents = String(abs % 100).padStart(2, "0");
+  const units = Math.floor(abs / scale).toLocaleString("en-US");
+  const text = places ? `${units}.${String(abs % scale).padStart(places, "0")}` : units;
   const symbol = SYMBOLS[currency];
-  return symbol ? `${sign}${symbol}${units}.${cents}` : `${sign}${units}.${cents} ${currency}`;
+  return symbol ? `${sign}${symbol}${text}` : `${sign}${text} ${currency}`;
 }
 function short(minor) {
-  const v = minor / 100;
+  const v = minor / 10 ** decimals(state.currency);
   if (Math.abs(v) >= 1000) return `${SYMBOLS[state.currency] || ""}${Math.round(v / 1000)}k`;
   return `${SYMBOLS[state.currency] || ""}${Math.round(v)}`;
 }
