@@ -216,6 +216,34 @@ def test_as_of(client: TestClient[Litestar], demo_runtime: Runtime) -> None:
     assert bad.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "field", "words"),
+    [
+        ("ledger", {"as_of": "yesterday"}, "$.as_of", "a stream position (1200)"),
+        ("ledger", {"as_of": "2025-02-30"}, "$.as_of", "2025-02-30"),
+        ("timeline", {"since": "last week"}, "$.since", "a day (2025-03-14)"),
+        ("decisions", {"until": "2025-02-30"}, "$.until", "not a date or time"),
+        ("timeline", {"after": "page-2"}, "$.after", "the previous page's"),
+        ("timeline", {"limit": "0"}, "$.limit", ">= 1"),
+    ],
+)
+def test_a_bad_query_parameter_is_named_with_what_it_takes(
+    client: TestClient[Litestar],
+    path: str,
+    params: dict[str, str],
+    field: str,
+    words: str,
+) -> None:
+    response = client.get(f"/api/projects/moonlit/{path}", params=params, headers=RUI)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == "bad-request"
+    assert body["field"] == field
+    assert [e["field"] for e in body["errors"]] == [field]
+    assert words in body["detail"]
+    assert "regex" not in body["detail"]
+
+
 def test_aggregate_history_and_status(client: TestClient[Litestar]) -> None:
     history = client.get(
         "/api/aggregates/moonlit.mix.lantern/events", headers=RUI

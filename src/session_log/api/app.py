@@ -158,6 +158,25 @@ def _field_of(key: str, message: str) -> str:
     return f"{base}.{name}" if name else base
 
 
+FORMS = {
+    "as_of": "a stream position (1200), a day (2025-03-14) or a moment "
+    "(2025-03-14T18:00:00Z)",
+    "since": "a day (2025-03-14) or a moment (2025-03-14T18:00:00Z)",
+    "until": "a day (2025-03-14) or a moment (2025-03-14T18:00:00Z)",
+    "after": "the previous page's next_cursor",
+    "project": "a project id (letters, digits, - and _)",
+    "aggregate_id": "project.kind.local (moonlit.session.trk-lantern)",
+}
+"""What a parameter with a pattern takes, said instead of the pattern when a
+value does not match it."""
+
+
+def _message_of(key: str, message: str) -> str:
+    if "matching regex" in message and key in FORMS:
+        return f"expected {FORMS[key]}"
+    return message
+
+
 def on_http_exception(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, HTTPException)
     if isinstance(exc, ValidationException):
@@ -165,7 +184,7 @@ def on_http_exception(_: Request[Any, Any, Any], exc: Exception) -> Response[Any
         errors = [
             s.FieldError(
                 field=_field_of(str(e.get("key", "")), str(e.get("message", ""))),
-                message=str(e.get("message", "")),
+                message=_message_of(str(e.get("key", "")), str(e.get("message", ""))),
             )
             for e in extra
             if isinstance(e, dict)
@@ -180,7 +199,8 @@ def on_http_exception(_: Request[Any, Any, Any], exc: Exception) -> Response[Any
                 errors,
             )
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or exc.detail
-        return _error(400, "bad-request", detail, None, errors)
+        field = errors[0].field if len(errors) == 1 else None
+        return _error(400, "bad-request", detail, field, errors)
     status = exc.status_code
     return _error(
         status, HTTP_CODES.get(status, "error"), exc.detail, headers=exc.headers
@@ -275,7 +295,9 @@ def _as_of(text: str | None) -> AsOf:
     try:
         return parse_as_of(text)
     except ValueError as error:
-        raise ValidationException(str(error)) from None
+        raise ValidationException(
+            f"$.as_of: {error}", extra=[{"key": "as_of", "message": str(error)}]
+        ) from None
 
 
 MOMENT = (
@@ -320,7 +342,10 @@ def _moment(text: str | None, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationException(f"{name}: not a date or time: {text}") from None
+        raise ValidationException(
+            f"$.{name}: not a date or time: {text}",
+            extra=[{"key": name, "message": f"not a date or time: {text}"}],
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
