@@ -34,24 +34,36 @@ from session_log.domain.budget import LineCategory, Recoupable
 from session_log.domain.comps import EditPassKind
 from session_log.domain.ddex import CURRENT_VERSION
 from session_log.domain.masters import Material
-from session_log.domain.money import Money
+from session_log.domain.money import CURRENCY_PATTERN, CurrencyCode, Money
 from session_log.domain.parties import PartyKind
 from session_log.domain.project import Policy, ReleaseFormat
 from session_log.domain.recordings import Arrangement, ChangeKind
 from session_log.domain.takes import TakeMark
 from session_log.errors import InvalidCommand
 
-Token = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+ISRC_PATTERN = r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$"
+ISWC_PATTERN = r"^T-?[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]$"
+PATTERN_WORDS = {
+    TOKEN_PATTERN: "an id: 1 to 64 letters, digits, '-' or '_'",
+    CURRENCY_PATTERN: "an ISO 4217 currency code: three capital letters (USD)",
+    SHA256_PATTERN: "a SHA-256 digest: 64 lowercase hexadecimal digits",
+    ISRC_PATTERN: "an ISRC: 12 letters and digits without dashes (USRC12500001)",
+    ISWC_PATTERN: "an ISWC (T-034.524.680-1)",
+}
+"""What a value of each pattern is, said instead of the pattern when a command's
+value does not match it."""
+
+Token = Annotated[str, msgspec.Meta(pattern=TOKEN_PATTERN)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
 Text = Annotated[str, msgspec.Meta(max_length=4000)]
 UtcTime = Annotated[datetime, msgspec.Meta(tz=True)]
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
-Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
-Isrc = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")]
-Iswc = Annotated[
-    str, msgspec.Meta(pattern=r"^T-?[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]$")
-]
+Sha256 = Annotated[str, msgspec.Meta(pattern=SHA256_PATTERN)]
+Isrc = Annotated[str, msgspec.Meta(pattern=ISRC_PATTERN)]
+Iswc = Annotated[str, msgspec.Meta(pattern=ISWC_PATTERN)]
 
 
 class CommandBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
@@ -78,7 +90,7 @@ class StartProject(CommandBase, tag="start_project", frozen=True, kw_only=True):
     title: Name
     main_artist: Name
     release_format: ReleaseFormat = "album"
-    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")] = "USD"
+    currency: CurrencyCode = "USD"
     founder_name: Name
     founder_kind: PartyKind = "person"
     founder_isni: str | None = None
@@ -711,13 +723,25 @@ def _field_of(error: msgspec.DecodeError) -> str:
     return at.group(1) if at else "$"
 
 
+_PATTERN = re.compile(r"Expected `str` matching regex '(.+?)'(?= - at `|$)")
+
+
+def _in_words(message: str) -> str:
+    """msgspec's message with a known pattern said in words (:data:`PATTERN_WORDS`)."""
+    found = _PATTERN.search(message)
+    if found is None or found.group(1) not in PATTERN_WORDS:
+        return message
+    words = PATTERN_WORDS[found.group(1)]
+    return message[: found.start()] + f"Expected {words}" + message[found.end() :]
+
+
 def decode_command(data: bytes | str) -> Command:
     """Decode one command from JSON; :class:`InvalidCommand` names the bad field."""
     try:
         return DECODER.decode(data)
     except msgspec.ValidationError as error:
         field = _field_of(error)
-        raise InvalidCommand(str(error), field=field) from None
+        raise InvalidCommand(_in_words(str(error)), field=field) from None
     except msgspec.DecodeError as error:
         raise InvalidCommand(f"malformed JSON: {error}", field=None) from None
 

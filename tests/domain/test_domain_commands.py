@@ -110,3 +110,71 @@ def test_commands_are_frozen() -> None:
     with pytest.raises(AttributeError):
         command.take = "u"  # type: ignore[misc]
     assert msgspec.json.decode(cmd.encode_command(command))["type"] == "mark_take"
+
+
+def _patterns(t: Any, seen: set[Any]) -> set[str]:
+    """Every ``pattern`` constraint reachable from type ``t``."""
+    from msgspec import inspect as mi
+
+    found: set[str] = set()
+    if isinstance(t, mi.StrType) and t.pattern is not None:
+        found.add(t.pattern)
+    elif isinstance(t, mi.StructType):
+        if t.cls in seen:
+            return found
+        seen.add(t.cls)
+        for field in t.fields:
+            found |= _patterns(field.type, seen)
+    elif isinstance(t, mi.UnionType):
+        for member in t.types:
+            found |= _patterns(member, seen)
+    elif isinstance(t, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
+        found |= _patterns(t.item_type, seen)
+    elif isinstance(t, mi.DictType):
+        found |= _patterns(t.key_type, seen) | _patterns(t.value_type, seen)
+    elif isinstance(t, mi.TupleType):
+        for item in t.item_types:
+            found |= _patterns(item, seen)
+    return found
+
+
+def test_every_pattern_of_a_command_is_said_in_words() -> None:
+    from msgspec import inspect as mi
+
+    patterns: set[str] = set()
+    for command_type in cmd.COMMAND_TYPES:
+        patterns |= _patterns(mi.type_info(command_type), set())
+    assert patterns  # the walk found the ids, currencies, ISRCs...
+    assert patterns <= set(cmd.PATTERN_WORDS)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"command_id": "a b"}, "$.command_id", "an id: 1 to 64 letters"),
+        (
+            {"amount": {"amount": 5, "currency": "usd"}},
+            "$.amount.currency",
+            "an ISO 4217 currency code: three capital letters (USD)",
+        ),
+    ],
+)
+def test_a_value_off_its_pattern_is_refused_in_words(
+    change: dict[str, Any], field: str, words: str
+) -> None:
+    body: dict[str, Any] = {
+        "type": "record_cost",
+        "command_id": "c1",
+        "project": "moonlit",
+        "line": "archive",
+        "cost": "c1",
+        "payee": "vault",
+        "amount": {"amount": 1250, "currency": "USD"},
+        "invoice_ref": "X",
+        **change,
+    }
+    with pytest.raises(InvalidCommand) as caught:
+        cmd.decode_command(msgspec.json.encode(body))
+    assert caught.value.field == field
+    assert words in str(caught.value)
+    assert "regex" not in str(caught.value)

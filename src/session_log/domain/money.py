@@ -17,7 +17,8 @@ import msgspec
 
 from session_log.errors import CurrencyMismatch, InvalidCommand
 
-CurrencyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
+CurrencyCode = Annotated[str, msgspec.Meta(pattern=CURRENCY_PATTERN)]
 
 _NO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
 DECIMALS: Final[Mapping[str, int]] = MappingProxyType(
