@@ -200,6 +200,45 @@ def test_an_unknown_party_is_named_not_shown_empty(
         assert json.loads(found.output)["items"]
 
 
+def test_an_unknown_recording_is_named_not_shown_empty(
+    cli_env: dict[str, str],
+) -> None:
+    result = run(cli_env, "credits", "--recording", "lanturn")
+    assert result.exit_code == 6, result.output
+    assert "no recording 'lanturn' in moonlit" in result.output
+    assert "lantern" in result.output.split("Recordings:", 1)[1]
+    for known in ("lantern", "moonlit.recording.lantern"):
+        found = run(cli_env, "credits", "--recording", known)
+        assert found.exit_code == 0, found.output
+        assert "Mara Velez" in found.output
+
+
+@pytest.mark.parametrize("command", ["audit", "timeline"])
+def test_an_unknown_kind_is_a_usage_error_with_the_near_ones(
+    cli_env: dict[str, str], command: str
+) -> None:
+    result = run(cli_env, command, "--kind", "MixAprooved")
+    assert result.exit_code == 2, result.output
+    assert "no decision kind 'MixAprooved' (did you mean MixApproved" in result.output
+    # A kind no decision had yet is a kind all the same: an empty page.
+    empty = run(
+        cli_env, command, "--kind", "MasterApproved", "--as-of", "2025-02-01", "--json"
+    )
+    assert empty.exit_code == 0, empty.output
+    assert json.loads(empty.output)["items"] == []
+    found = run(cli_env, command, "--kind", "MixApproved", "--json")
+    assert found.exit_code == 0, found.output
+    assert {item["kind"] for item in json.loads(found.output)["items"]} == {
+        "MixApproved"
+    }
+
+
+def test_an_unknown_capacity_is_a_usage_error(cli_env: dict[str, str]) -> None:
+    result = run(cli_env, "audit", "--capacity", "labl_approver")
+    assert result.exit_code == 2, result.output
+    assert "'label_approver'" in result.output
+
+
 def test_an_empty_timeline_cannot_tell_an_unknown_project(tmp_path: Path) -> None:
     env = {
         "SESSION_LOG_DATA_DIR": str(tmp_path / "data"),

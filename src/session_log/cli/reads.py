@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,8 @@ from session_log.cli.base import (
     runtime_options,
 )
 from session_log.cli.render import console, local, money, table, when
+from session_log.domain import event_classes
+from session_log.domain.authority import CAPACITIES
 from session_log.runtime import AsOf
 
 
@@ -62,6 +65,21 @@ def _caption(as_of: AsOf, extra: str = "") -> str | None:
     return "; ".join(parts) or None
 
 
+def _decision_kinds(
+    ctx: click.Context, param: click.Parameter, kinds: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``--kind`` values, each a kind of decision (an event class name): a
+    typo would otherwise show an empty page."""
+    known = sorted({cls.__name__ for cls in event_classes()})
+    for kind in kinds:
+        if kind not in known:
+            close = difflib.get_close_matches(kind, known, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            msg = f"no decision kind {kind!r}{hint}; docs/events.md lists them"
+            raise click.BadParameter(msg, ctx, param)
+    return kinds
+
+
 def _json(data: Any) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(data), indent=2).decode())
 
@@ -72,7 +90,13 @@ def register(cli: click.Group) -> None:
     @project_option
     @click.option("--subject", help="A recording, session... (id or aggregate id).")
     @click.option("--person", help="Decisions made by or naming this party.")
-    @click.option("--kind", "kinds", multiple=True, help="Event kind (repeat).")
+    @click.option(
+        "--kind",
+        "kinds",
+        multiple=True,
+        callback=_decision_kinds,
+        help="Event kind (repeat): MixApproved, CostIncurred...",
+    )
     @period_options
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
     @click.option("--newest-first", is_flag=True)
@@ -147,8 +171,18 @@ def register(cli: click.Group) -> None:
     @runtime_options
     @project_option
     @click.option("--actor", help="Party id (rui) or aggregate id.")
-    @click.option("--capacity", help="producer, artist, label_approver...")
-    @click.option("--kind", "kinds", multiple=True, help="Event kind (repeat).")
+    @click.option(
+        "--capacity",
+        type=click.Choice(CAPACITIES),
+        help="producer, artist, label_approver...",
+    )
+    @click.option(
+        "--kind",
+        "kinds",
+        multiple=True,
+        callback=_decision_kinds,
+        help="Event kind (repeat): MixApproved, CostIncurred...",
+    )
     @click.option("--aggregate", help="Aggregate id (moonlit.mix.lantern).")
     @click.option("--correlation", help="Correlation id (a command id).")
     @period_options
@@ -260,6 +294,7 @@ def register(cli: click.Group) -> None:
         """
         rt = runtime()
         project = resolve_project(rt, project)
+        subject_id = _recording(rt, project, recording)
         with rt.view("credits", as_of) as view:
             assert isinstance(view, CreditsReads)
             if fmt == "json":
@@ -271,9 +306,7 @@ def register(cli: click.Group) -> None:
             if fmt == "rin":
                 click.echo(view.export_rin(project))
                 return
-            found = view.merged_credits(
-                project=project, subject_id=_full(project, "recording", recording)
-            )
+            found = view.merged_credits(project=project, subject_id=subject_id)
             splits = view.writer_splits(project)
         con = console()
         rows = [
@@ -612,9 +645,24 @@ def register(cli: click.Group) -> None:
 def _party(rt: Any, project: str, party: str | None) -> str | None:
     """The full id of ``party`` (``rui`` or ``moonlit.party.rui``), which must
     appear in the project's timeline (as the actor or the subject of a
-    decision): a typo would otherwise show an empty page. A timeline without
-    the project's parties (not kept where this runs) cannot tell."""
-    full = _full(project, "party", party)
+    decision): a typo would otherwise show an empty page."""
+    return _known(rt, project, "party", party, "person", "Parties")
+
+
+def _recording(rt: Any, project: str, recording: str | None) -> str | None:
+    """The full id of ``recording`` (``lantern`` or its aggregate id), which
+    must appear in the project's timeline."""
+    return _known(rt, project, "recording", recording, "recording", "Recordings")
+
+
+def _known(
+    rt: Any, project: str, kind: str, value: str | None, subject_kind: str, label: str
+) -> str | None:
+    """The full id of ``value`` (a local id or an aggregate id of ``kind``),
+    refused (exit 6, with those there are) unless some decision of the project
+    carries it. A timeline without any of the project's subjects of that kind
+    (not kept where this runs) cannot tell."""
+    full = _full(project, kind, value)
     if full is None:
         return None
     view = rt.catch_up().view("timeline")
@@ -624,18 +672,18 @@ def _party(rt: Any, project: str, party: str | None) -> str | None:
     ):
         return full
     assert isinstance(view, TimelineReads)
-    prefix = f"{project}.party."
+    prefix = f"{project}.{kind}."
     known = [
         subject_id.removeprefix(prefix)
-        for subject_id, _, _ in view.subjects(project=project, kind="person")
+        for subject_id, _, _ in view.subjects(project=project, kind=subject_kind)
         if subject_id.startswith(prefix)
     ]
-    if not known:  # an empty timeline (not kept here) cannot tell
+    if not known:
         return full
     raise Failure(
-        f"no party {party!r} in {project}",
+        f"no {kind} {value!r} in {project}",
         EXIT_NOT_FOUND,
-        hint=f"Parties: {', '.join(known)}.",
+        hint=f"{label}: {', '.join(known)}.",
     )
 
 
