@@ -85,7 +85,10 @@ class CommandBase(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
 
 
 class StartProject(CommandBase, tag="start_project", frozen=True, kw_only=True):
-    """Start a project; the actor is the founder, registered and granted here."""
+    """Start a project; the actor is the founder, registered and granted here.
+
+    Who: the founder, in the capacity they start it with.
+    """
 
     title: Name
     main_artist: Name
@@ -101,6 +104,11 @@ class StartProject(CommandBase, tag="start_project", frozen=True, kw_only=True):
 
 
 class RegisterParty(CommandBase, tag="register_party", frozen=True, kw_only=True):
+    """Register a person or organisation in the project.
+
+    Who: producer, label_approver.
+    """
+
     party: Token
     name: Name
     kind: PartyKind = "person"
@@ -109,7 +117,10 @@ class RegisterParty(CommandBase, tag="register_party", frozen=True, kw_only=True
 
 
 class CorrectParty(CommandBase, tag="correct_party", frozen=True, kw_only=True):
-    """Correct a party; omitted fields stay, an empty isni or ipi clears it."""
+    """Correct a party; omitted fields stay, an empty isni or ipi clears it.
+
+    Who: producer, label_approver.
+    """
 
     party: Token
     name: Name | None = None
@@ -118,6 +129,12 @@ class CorrectParty(CommandBase, tag="correct_party", frozen=True, kw_only=True):
 
 
 class GrantCapacity(CommandBase, tag="grant_capacity", frozen=True, kw_only=True):
+    """Grant a party a capacity (authority to decide) in the project.
+
+    Who: producer, label_approver, executive_approver (label-side capacities only by
+    the label side; never to oneself).
+    """
+
     party: Token
     capacity: Capacity
     budget_lines: tuple[Token, ...] = ()
@@ -125,11 +142,21 @@ class GrantCapacity(CommandBase, tag="grant_capacity", frozen=True, kw_only=True
 
 
 class RevokeCapacity(CommandBase, tag="revoke_capacity", frozen=True, kw_only=True):
+    """Revoke a party's capacity.
+
+    Who: producer, label_approver, executive_approver (the last producer stays).
+    """
+
     party: Token
     capacity: Capacity
 
 
 class SetPolicy(CommandBase, tag="set_policy", frozen=True, kw_only=True):
+    """Set the project's approval policy (replacing the previous one).
+
+    Who: label_approver, executive_approver.
+    """
+
     policy: Policy
 
 
@@ -144,6 +171,11 @@ class ShareInput(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class RegisterWork(CommandBase, tag="register_work", frozen=True, kw_only=True):
+    """Register a work (a composition) to record.
+
+    Who: producer, artist.
+    """
+
     work: Token
     title: Name
     iswc: Iswc | None = None
@@ -152,11 +184,21 @@ class RegisterWork(CommandBase, tag="register_work", frozen=True, kw_only=True):
 class ProposeSplitSheet(
     CommandBase, tag="propose_split_sheet", frozen=True, kw_only=True
 ):
+    """Propose the writers' shares of a work (unsigned).
+
+    Who: producer, artist.
+    """
+
     work: Token
     shares: tuple[ShareInput, ...]
 
 
 class SignSplitSheet(CommandBase, tag="sign_split_sheet", frozen=True, kw_only=True):
+    """Sign a split sheet version as one of its writers.
+
+    Who: a writer on the sheet.
+    """
+
     work: Token
     sheet_version: Positive
 
@@ -164,11 +206,21 @@ class SignSplitSheet(CommandBase, tag="sign_split_sheet", frozen=True, kw_only=T
 class FinaliseSplitSheet(
     CommandBase, tag="finalise_split_sheet", frozen=True, kw_only=True
 ):
+    """Make a fully signed split sheet the work's final split.
+
+    Who: producer, artist.
+    """
+
     work: Token
     sheet_version: Positive
 
 
 class AmendSplitSheet(CommandBase, tag="amend_split_sheet", frozen=True, kw_only=True):
+    """Propose an amendment of a final split; it needs every signature again.
+
+    Who: producer, artist.
+    """
+
     work: Token
     shares: tuple[ShareInput, ...]
 
@@ -177,7 +229,10 @@ class AmendSplitSheet(CommandBase, tag="amend_split_sheet", frozen=True, kw_only
 
 
 class AddRecording(CommandBase, tag="add_recording", frozen=True, kw_only=True):
-    """Select a song: a recording of a registered work."""
+    """Select a song: a recording of a registered work.
+
+    Who: producer.
+    """
 
     recording: Token
     work: Token
@@ -186,10 +241,20 @@ class AddRecording(CommandBase, tag="add_recording", frozen=True, kw_only=True):
 
 
 class DropRecording(CommandBase, tag="drop_recording", frozen=True, kw_only=True):
+    """Drop a song from the project (reason given).
+
+    Who: producer.
+    """
+
     recording: Token
 
 
 class AdoptArrangement(CommandBase, tag="adopt_arrangement", frozen=True, kw_only=True):
+    """Adopt a recording's first arrangement (key, tempo, meter...).
+
+    Who: producer.
+    """
+
     recording: Token
     arrangement: Arrangement
 
@@ -197,7 +262,10 @@ class AdoptArrangement(CommandBase, tag="adopt_arrangement", frozen=True, kw_onl
 class ChangeArrangement(
     CommandBase, tag="change_arrangement", frozen=True, kw_only=True
 ):
-    """Change an arrangement: minor, a new recording version, or a new work."""
+    """Change an arrangement: minor, a new recording version, or a new work.
+
+    Who: producer.
+    """
 
     recording: Token
     change_kind: ChangeKind
@@ -214,6 +282,11 @@ class ChangeArrangement(
 
 
 class BookSession(CommandBase, tag="book_session", frozen=True, kw_only=True):
+    """Book a session: its kind, studio, times, recordings and engineer.
+
+    Who: producer.
+    """
+
     session: Token
     session_type: str
     """A DDEX session type: Tracking, Overdub, Mixing..."""
@@ -228,25 +301,49 @@ class BookSession(CommandBase, tag="book_session", frozen=True, kw_only=True):
 class RescheduleSession(
     CommandBase, tag="reschedule_session", frozen=True, kw_only=True
 ):
+    """Move a booked session to another time.
+
+    Who: producer.
+    """
+
     session: Token
     starts_at: UtcTime
     ends_at: UtcTime
 
 
 class CancelSession(CommandBase, tag="cancel_session", frozen=True, kw_only=True):
+    """Cancel a booked session; late notice records the fee rule.
+
+    Who: producer.
+    """
+
     session: Token
 
 
 class OpenSession(CommandBase, tag="open_session", frozen=True, kw_only=True):
+    """Start a session: check-ins and takes may be logged.
+
+    Who: engineer, producer.
+    """
+
     session: Token
 
 
 class CloseSession(CommandBase, tag="close_session", frozen=True, kw_only=True):
+    """End a session with its report facts.
+
+    Who: engineer, producer.
+    """
+
     session: Token
 
 
 class CheckIn(CommandBase, tag="check_in", frozen=True, kw_only=True):
-    """Check in to an open session (oneself, or someone, as engineer/producer)."""
+    """Check in to an open session (oneself, or someone, as engineer/producer).
+
+    Who: the musician (contributor, artist, engineer, producer), or an engineer
+    or producer checking someone in.
+    """
 
     RETRY_ON_CONFLICT = True
 
@@ -265,6 +362,11 @@ class CheckIn(CommandBase, tag="check_in", frozen=True, kw_only=True):
 
 
 class RecordTake(CommandBase, tag="record_take", frozen=True, kw_only=True):
+    """Log a take recorded in a session, with its performers.
+
+    Who: engineer, producer.
+    """
+
     take: Token
     session: Token
     recording: Token
@@ -277,6 +379,11 @@ class RecordTake(CommandBase, tag="record_take", frozen=True, kw_only=True):
 
 
 class MarkTake(CommandBase, tag="mark_take", frozen=True, kw_only=True):
+    """Mark a take: circle, keeper, maybe or reject.
+
+    Who: producer.
+    """
+
     take: Token
     mark: TakeMark
 
@@ -288,6 +395,11 @@ class SegmentInput(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AssembleComp(CommandBase, tag="assemble_comp", frozen=True, kw_only=True):
+    """Assemble a comp of a part from take segments.
+
+    Who: engineer, producer.
+    """
+
     recording: Token
     comp: Token
     part: Name
@@ -295,17 +407,32 @@ class AssembleComp(CommandBase, tag="assemble_comp", frozen=True, kw_only=True):
 
 
 class ApproveComp(CommandBase, tag="approve_comp", frozen=True, kw_only=True):
+    """Approve a comp at producer, then artist level.
+
+    Who: producer, artist.
+    """
+
     recording: Token
     comp: Token
 
 
 class SupersedeComp(CommandBase, tag="supersede_comp", frozen=True, kw_only=True):
+    """Supersede a comp by a later comp of the same part.
+
+    Who: producer.
+    """
+
     recording: Token
     comp: Token
     superseded_by: Token
 
 
 class RecordEditPass(CommandBase, tag="record_edit_pass", frozen=True, kw_only=True):
+    """Record a timing, tuning or cleanup edit pass on a comp.
+
+    Who: engineer.
+    """
+
     recording: Token
     comp: Token
     pass_kind: EditPassKind
@@ -318,12 +445,22 @@ class RecordEditPass(CommandBase, tag="record_edit_pass", frozen=True, kw_only=T
 
 
 class SubmitMix(CommandBase, tag="submit_mix", frozen=True, kw_only=True):
+    """Submit a mix version of a recording.
+
+    Who: engineer (the mixer).
+    """
+
     recording: Token
     file: Name
     sha256: Sha256
 
 
 class NoteMix(CommandBase, tag="note_mix", frozen=True, kw_only=True):
+    """Note something on a mix version at a timecode.
+
+    Who: producer, artist, label_approver, engineer.
+    """
+
     RETRY_ON_CONFLICT = True
 
     recording: Token
@@ -335,17 +472,32 @@ class NoteMix(CommandBase, tag="note_mix", frozen=True, kw_only=True):
 class RequestMixRevision(
     CommandBase, tag="request_mix_revision", frozen=True, kw_only=True
 ):
+    """Ask for a revision of a mix version (in the fee or extra).
+
+    Who: producer, artist, label_approver.
+    """
+
     recording: Token
     mix_version: Positive
     notes: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
 
 class ApproveMix(CommandBase, tag="approve_mix", frozen=True, kw_only=True):
+    """Approve a mix version at producer, artist or label level (final at label level).
+
+    Who: producer, artist, label_approver.
+    """
+
     recording: Token
     mix_version: Positive
 
 
 class SubmitMaster(CommandBase, tag="submit_master", frozen=True, kw_only=True):
+    """Submit a master version of a recording.
+
+    Who: engineer (the mastering engineer).
+    """
+
     recording: Token
     file: Name
     sha256: Sha256
@@ -354,12 +506,20 @@ class SubmitMaster(CommandBase, tag="submit_master", frozen=True, kw_only=True):
 
 
 class ApproveMaster(CommandBase, tag="approve_master", frozen=True, kw_only=True):
+    """Approve a master at producer, artist or label level (final at label level).
+
+    Who: producer, artist, label_approver.
+    """
+
     recording: Token
     master_version: Positive
 
 
 class ArchiveTransfer(CommandBase, tag="archive_transfer", frozen=True, kw_only=True):
-    """Archive a transfer or safety copy of a recording's material."""
+    """Archive a transfer or safety copy of a recording's material.
+
+    Who: engineer, vendor.
+    """
 
     RETRY_ON_CONFLICT = True
 
@@ -374,16 +534,31 @@ class ArchiveTransfer(CommandBase, tag="archive_transfer", frozen=True, kw_only=
 
 
 class ProposeSequence(CommandBase, tag="propose_sequence", frozen=True, kw_only=True):
+    """Propose the release's track sequence.
+
+    Who: producer.
+    """
+
     tracks: tuple[Token, ...]
 
 
 class ApproveSequence(CommandBase, tag="approve_sequence", frozen=True, kw_only=True):
+    """Approve the track sequence, each track with its final master.
+
+    Who: label_approver.
+    """
+
     sequence_version: Positive
 
 
 class ApproveLabelCopy(
     CommandBase, tag="approve_label_copy", frozen=True, kw_only=True
 ):
+    """Approve label copy: a snapshot of the credits and writer splits.
+
+    Who: label_approver.
+    """
+
     sequence_version: Positive
 
 
@@ -391,7 +566,10 @@ class ApproveLabelCopy(
 
 
 class AssertCredit(CommandBase, tag="assert_credit", frozen=True, kw_only=True):
-    """Assert a credit on a recording (or, without one, on the release)."""
+    """Assert a credit on a recording (or, without one, on the release).
+
+    Who: producer.
+    """
 
     RETRY_ON_CONFLICT = True
 
@@ -405,6 +583,11 @@ class AssertCredit(CommandBase, tag="assert_credit", frozen=True, kw_only=True):
 
 
 class ConfirmCredit(CommandBase, tag="confirm_credit", frozen=True, kw_only=True):
+    """Confirm a credit.
+
+    Who: artist, or the credited party.
+    """
+
     RETRY_ON_CONFLICT = True
 
     recording: Token | None = None
@@ -412,6 +595,11 @@ class ConfirmCredit(CommandBase, tag="confirm_credit", frozen=True, kw_only=True
 
 
 class DisputeCredit(CommandBase, tag="dispute_credit", frozen=True, kw_only=True):
+    """Dispute a credit (reason given).
+
+    Who: artist, or the credited party.
+    """
+
     RETRY_ON_CONFLICT = True
 
     recording: Token | None = None
@@ -419,6 +607,11 @@ class DisputeCredit(CommandBase, tag="dispute_credit", frozen=True, kw_only=True
 
 
 class RetractCredit(CommandBase, tag="retract_credit", frozen=True, kw_only=True):
+    """Retract a credit (reason given).
+
+    Who: producer.
+    """
+
     recording: Token | None = None
     credit: Token
 
@@ -441,13 +634,21 @@ class LineInput(msgspec.Struct, frozen=True, kw_only=True):
 class DraftBudgetVersion(
     CommandBase, tag="draft_budget_version", frozen=True, kw_only=True
 ):
-    """Draft a budget version (from ``lines``, or a copy of ``based_on_version``)."""
+    """Draft a budget version (from ``lines``, or a copy of ``based_on_version``).
+
+    Who: producer.
+    """
 
     lines: tuple[LineInput, ...] = ()
     based_on_version: Positive | None = None
 
 
 class SetBudgetLine(CommandBase, tag="set_budget_line", frozen=True, kw_only=True):
+    """Add or change a line of a draft budget version.
+
+    Who: producer.
+    """
+
     budget_version: Positive
     line: LineInput
 
@@ -455,6 +656,11 @@ class SetBudgetLine(CommandBase, tag="set_budget_line", frozen=True, kw_only=Tru
 class RemoveBudgetLine(
     CommandBase, tag="remove_budget_line", frozen=True, kw_only=True
 ):
+    """Remove a line from a draft budget version.
+
+    Who: producer.
+    """
+
     budget_version: Positive
     line: Token
 
@@ -462,22 +668,42 @@ class RemoveBudgetLine(
 class SubmitBudgetVersion(
     CommandBase, tag="submit_budget_version", frozen=True, kw_only=True
 ):
+    """Submit a draft budget version for approval.
+
+    Who: producer.
+    """
+
     budget_version: Positive
 
 
 class RejectBudgetVersion(
     CommandBase, tag="reject_budget_version", frozen=True, kw_only=True
 ):
+    """Reject a submitted budget version (reason given).
+
+    Who: label_approver, executive_approver.
+    """
+
     budget_version: Positive
 
 
 class ApproveBudgetVersion(
     CommandBase, tag="approve_budget_version", frozen=True, kw_only=True
 ):
+    """Approve a submitted budget version (in force once fully approved).
+
+    Who: label_approver (executive_approver too above the policy's threshold).
+    """
+
     budget_version: Positive
 
 
 class ReallocateBudget(CommandBase, tag="reallocate_budget", frozen=True, kw_only=True):
+    """Move money between two lines of the approved budget.
+
+    Who: producer (up to the policy's limit), label_approver.
+    """
+
     reallocation: Token
     from_line: Token
     to_line: Token
@@ -487,6 +713,11 @@ class ReallocateBudget(CommandBase, tag="reallocate_budget", frozen=True, kw_onl
 class RequestContingencyDraw(
     CommandBase, tag="request_contingency_draw", frozen=True, kw_only=True
 ):
+    """Ask to move contingency money to a line.
+
+    Who: producer.
+    """
+
     draw: Token
     line: Token
     amount: Money
@@ -495,18 +726,33 @@ class RequestContingencyDraw(
 class ApproveContingencyDraw(
     CommandBase, tag="approve_contingency_draw", frozen=True, kw_only=True
 ):
+    """Approve a contingency draw: the money moves.
+
+    Who: label_approver.
+    """
+
     draw: Token
 
 
 class RejectContingencyDraw(
     CommandBase, tag="reject_contingency_draw", frozen=True, kw_only=True
 ):
+    """Reject a contingency draw (reason given).
+
+    Who: label_approver.
+    """
+
     draw: Token
 
 
 class RequestBudgetIncrease(
     CommandBase, tag="request_budget_increase", frozen=True, kw_only=True
 ):
+    """Ask to increase the approved total for a line.
+
+    Who: producer, label_approver.
+    """
+
     increase: Token
     line: Token
     amount: Money
@@ -515,12 +761,22 @@ class RequestBudgetIncrease(
 class ApproveBudgetIncrease(
     CommandBase, tag="approve_budget_increase", frozen=True, kw_only=True
 ):
+    """Approve a budget increase: the approved total grows.
+
+    Who: executive_approver.
+    """
+
     increase: Token
 
 
 class RejectBudgetIncrease(
     CommandBase, tag="reject_budget_increase", frozen=True, kw_only=True
 ):
+    """Reject a budget increase (reason given).
+
+    Who: executive_approver.
+    """
+
     increase: Token
 
 
@@ -528,6 +784,11 @@ class RejectBudgetIncrease(
 
 
 class CommitSpend(CommandBase, tag="commit_spend", frozen=True, kw_only=True):
+    """Commit money against a line (a booking, an order, a quote).
+
+    Who: producer, label_approver.
+    """
+
     RETRY_ON_CONFLICT = True
 
     line: Token
@@ -540,11 +801,21 @@ class CommitSpend(CommandBase, tag="commit_spend", frozen=True, kw_only=True):
 
 
 class CancelCommitment(CommandBase, tag="cancel_commitment", frozen=True, kw_only=True):
+    """Cancel a commitment, releasing what was not invoiced.
+
+    Who: producer, label_approver.
+    """
+
     line: Token
     commitment: Token
 
 
 class RecordCost(CommandBase, tag="record_cost", frozen=True, kw_only=True):
+    """Record a cost (an invoice) against a line.
+
+    Who: producer, label_approver, or a vendor on a line assigned to them.
+    """
+
     RETRY_ON_CONFLICT = True
 
     line: Token
@@ -559,12 +830,22 @@ class RecordCost(CommandBase, tag="record_cost", frozen=True, kw_only=True):
 
 
 class CorrectCost(CommandBase, tag="correct_cost", frozen=True, kw_only=True):
+    """Correct a recorded cost (the old amount stays in the history).
+
+    Who: producer, label_approver, or the vendor who recorded it.
+    """
+
     line: Token
     cost: Token
     amount: Money
 
 
 class RecordPayment(CommandBase, tag="record_payment", frozen=True, kw_only=True):
+    """Record a payment of a cost (in part or in full).
+
+    Who: label_approver, producer.
+    """
+
     RETRY_ON_CONFLICT = True
 
     line: Token
@@ -574,6 +855,11 @@ class RecordPayment(CommandBase, tag="record_payment", frozen=True, kw_only=True
 
 
 class PayAdvance(CommandBase, tag="pay_advance", frozen=True, kw_only=True):
+    """Pay an advance, recoupable from the artist's or producer's royalties.
+
+    Who: label_approver.
+    """
+
     RETRY_ON_CONFLICT = True
 
     line: Token
@@ -589,6 +875,11 @@ class PayAdvance(CommandBase, tag="pay_advance", frozen=True, kw_only=True):
 class ScheduleMilestone(
     CommandBase, tag="schedule_milestone", frozen=True, kw_only=True
 ):
+    """Set a milestone (pre-production done, tracking done, delivery...).
+
+    Who: producer, label_approver.
+    """
+
     milestone: Token
     name: Name
     due_at: UtcTime
@@ -598,11 +889,21 @@ class ScheduleMilestone(
 class RescheduleMilestone(
     CommandBase, tag="reschedule_milestone", frozen=True, kw_only=True
 ):
+    """Move a milestone's due date (reason given).
+
+    Who: producer, label_approver.
+    """
+
     milestone: Token
     due_at: UtcTime
 
 
 class MeetMilestone(CommandBase, tag="meet_milestone", frozen=True, kw_only=True):
+    """Record a milestone as met, on time or late.
+
+    Who: producer, label_approver, engineer.
+    """
+
     milestone: Token
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, cast
 
 import msgspec
@@ -178,3 +179,11 @@ def test_a_value_off_its_pattern_is_refused_in_words(
     assert caught.value.field == field
     assert words in str(caught.value)
     assert "regex" not in str(caught.value)
+
+
+def test_every_command_says_what_it_decides_and_who_may() -> None:
+    for command_type in cmd.COMMAND_TYPES:
+        doc = inspect.cleandoc(command_type.__doc__ or "")
+        assert doc, command_type.__name__
+        assert not doc.startswith("Fields every"), command_type.__name__
+        assert "\n\nWho: " in doc, command_type.__name__

@@ -10,6 +10,7 @@ through the same decoder as the HTTP API, so errors name the same fields.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import sys
@@ -203,10 +204,10 @@ def _decide_command(command_class: type[cmd.CommandBase]) -> click.Command:
                     help=help_text,
                 )
             )
-    doc = (command_class.__doc__ or "").strip().splitlines()
-    summary = doc[0] if doc else f"Submit a {tag} command."
-    if summary.startswith("Fields every") or not command_class.__doc__:
-        summary = f"Submit a {tag} command."
+    doc = inspect.cleandoc(command_class.__doc__ or "")
+    if not doc or doc.startswith("Fields every"):
+        doc = f"Submit a command of type {tag}."
+    summary = doc.splitlines()[0]
 
     def callback(**values: Any) -> None:
         actor = values.pop("actor")
@@ -249,7 +250,7 @@ def _decide_command(command_class: type[cmd.CommandBase]) -> click.Command:
         name,
         params=common + params,
         callback=callback,
-        help=f"{summary}\n\nJSON type: {tag}.",
+        help=f"{doc}\n\nJSON type: {tag}.",
         short_help=summary,
     )
     return _with_runtime(command)
