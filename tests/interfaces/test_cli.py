@@ -68,6 +68,12 @@ def test_help_has_examples_and_exit_codes(cli_env: dict[str, str]) -> None:
     sub = run(cli_env, "decide", "record-cost", "--help")
     assert "--amount" in sub.output
     assert "1500.00 USD" in sub.output
+    # What the command decides, who may, and what its fields hold.
+    assert "Record a cost (an invoice) against a line." in sub.output
+    assert "Who: producer, label_approver" in sub.output
+    assert "budget line (studio" in sub.output
+    booking = run(cli_env, "decide", "book-session", "--help").output
+    assert "UTC time (2025-06-10T10:00:00Z); required" in " ".join(booking.split())
 
 
 # --- reads ------------------------------------------------------------------------

@@ -97,14 +97,45 @@ def _choices(t: mi.Type) -> list[str] | None:
     return None
 
 
+FIELD_HELP = {
+    "acting_as": "the capacity decided in, when the party holds several",
+    "correlation_id": "the chain of decisions this one belongs to (a command id; "
+    "default: this command's)",
+    "causation_id": "the command this decision follows from (a request, an "
+    "overrun cost...)",
+    "reason": "why (required for rejections, cancellations, corrections...)",
+    "recording": "recording id (lantern)",
+    "recordings": "recording id (lantern)",
+    "line": "budget line (studio, mixing...)",
+    "session": "session id (trk-lantern)",
+    "party": "party id (rui)",
+    "payee": "party id of who is paid (harbour-studios)",
+    "archivist": "party id (sam)",
+    "work": "work id (w-lantern)",
+    "take": "take id",
+    "comp": "comp id",
+    "credit": "credit id",
+    "cost": "an id for this cost (later corrections and payments name it)",
+    "commitment": "an id for this commitment (costs and cancellations name it)",
+    "draw": "an id for this contingency draw",
+    "increase": "an id for this budget increase",
+    "milestone": "milestone id (delivery)",
+    "budget_version": "budget version number",
+    "transfer": "an id for this transfer",
+}
+"""What a field of that name holds (ids are the local ids inside the project)."""
+
+
 def _field_help(field: mi.Field, kind: str) -> str:
     hints = {
-        "money": 'money: "1500.00 USD"',
+        "money": 'money: "1500.00 USD", at most the currency\'s decimals',
         "json": "JSON",
         "json-items": "JSON, repeat for each item",
         "strings": "repeat for each value",
     }
-    parts = [hints.get(kind, "")]
+    parts = [FIELD_HELP.get(field.name, ""), hints.get(kind, "")]
+    if isinstance(_unwrap(field.type), mi.DateTimeType):
+        parts.append("UTC time (2025-06-10T10:00:00Z)")
     if field.required:
         parts.append("required")
     return "; ".join(p for p in parts if p)
