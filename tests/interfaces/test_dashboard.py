@@ -197,3 +197,24 @@ def test_the_dashboard_writes_money_as_the_cli_does(
     assert shown == [money(minor, currency) for minor, currency in amounts]
     assert shown[2] == "¥150,000"
     context.close()
+
+
+def test_the_dashboard_fits_a_phone_s_screen(
+    browser: Any, live_server: LiveServer
+) -> None:
+    """At a phone's width no panel pushes the page sideways: the charts scale
+    and wide tables scroll inside themselves."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/#token=t-rui")
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    page.wait_for_selector("[data-testid=song]", timeout=15_000)
+    widths = "[document.documentElement.scrollWidth, window.innerWidth]"
+    page_width, screen = page.evaluate(widths)
+    assert page_width <= screen, "overview"
+    for tab, table in (("decisions", "decisions-table"), ("credits", "credits-table")):
+        page.click(f".tabs button[data-tab={tab}]")
+        page.wait_for_selector(f"[data-testid={table}] tr", timeout=15_000)
+        page_width, screen = page.evaluate(widths)
+        assert page_width <= screen, tab
+    context.close()

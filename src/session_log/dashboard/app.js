@@ -13,6 +13,7 @@ const SESSION_COLOURS = {
 };
 const SYMBOLS = { USD: "$", EUR: "\u20ac", GBP: "\u00a3", JPY: "\u00a5" };
 const DAY = 86400000;
+const MONTH_HALF_WIDTH = 22;  // half a "2025-06" axis label, in chart units
 
 const state = {
   token: null, project: null, asOf: null, days: [], recordings: [],
@@ -238,8 +239,11 @@ function renderSpendChart(spend) {
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) =>
     `<line class="axis" x1="${left}" x2="${width - right}" y1="${y(max * f)}" y2="${y(max * f)}"></line>` +
     `<text x="${left - 4}" y="${y(max * f) + 3}" text-anchor="end">${short(max * f)}</text>`).join("");
-  const months = monthTicks(t0, t1).map((m) =>
-    `<text x="${x(new Date(m).toISOString().slice(0, 10))}" y="${height - 6}" text-anchor="middle">${new Date(m).toISOString().slice(0, 7)}</text>`);
+  const months = monthTicks(t0, t1)
+    .map((m) => [x(new Date(m).toISOString().slice(0, 10)), m])
+    .filter(([at]) => at + MONTH_HALF_WIDTH <= width)  // a label cut at the edge: none
+    .map(([at, m]) =>
+      `<text x="${at}" y="${height - 6}" text-anchor="middle">${new Date(m).toISOString().slice(0, 7)}</text>`);
   const last = pts[pts.length - 1];
   $("#spend-chart").innerHTML = `<svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="Spend over time">${ticks}${months.join("")}` +
     polyline(step("revised"), "line-revised") + polyline(step("committed"), "line-committed") +
@@ -267,8 +271,10 @@ function renderSessions(progress) {
     return `<rect class="session ${s.status === "cancelled" ? "cancelled" : ""}" data-session="${esc(local(s.session_id))}" x="${a.toFixed(1)}" y="${top + i * rowH + 2}" width="${Math.max(3, b - a).toFixed(1)}" height="12" rx="2" fill="${SESSION_COLOURS[s.session_type] || "#555"}">` +
       `<title>${esc(local(s.session_id))} (${esc(s.session_type)}, ${esc(s.status)}) ${when(s.starts_at)}\u2013${when(s.ends_at).slice(11)}</title></rect>`;
   }).join("");
-  const months = monthTicks(t0, t1).map((m) =>
-    `<text x="${x(m)}" y="${height - 6}" text-anchor="middle">${new Date(m).toISOString().slice(0, 7)}</text>`);
+  const months = monthTicks(t0, t1)
+    .filter((m) => x(m) + MONTH_HALF_WIDTH <= width)  // a label cut at the edge: none
+    .map((m) =>
+      `<text x="${x(m)}" y="${height - 6}" text-anchor="middle">${new Date(m).toISOString().slice(0, 7)}</text>`);
   const counts = sessions.reduce((acc, s) => { acc[s.status] = (acc[s.status] || 0) + 1; return acc; }, {});
   $("#sessions-chart").innerHTML = `<svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="Sessions timeline">${rows}${bars}${months.join("")}</svg>` +
     `<div class="legend">${Object.entries(counts).map(([k, v]) => `<span>${v} ${esc(k)}</span>`).join("")}</div>`;
