@@ -115,13 +115,13 @@ FIELD_HELP = {
     "take": "take id",
     "comp": "comp id",
     "credit": "credit id",
-    "cost": "an id for this cost (later corrections and payments name it)",
-    "commitment": "an id for this commitment (costs and cancellations name it)",
-    "draw": "an id for this contingency draw",
-    "increase": "an id for this budget increase",
+    "cost": "cost id (chosen when recorded; corrections and payments name it)",
+    "commitment": "commitment id (chosen when committed; costs name it)",
+    "draw": "contingency draw id (chosen when requested)",
+    "increase": "budget increase id (chosen when requested)",
     "milestone": "milestone id (delivery)",
     "budget_version": "budget version number",
-    "transfer": "an id for this transfer",
+    "transfer": "transfer id",
 }
 """What a field of that name holds (ids are the local ids inside the project)."""
 
