@@ -225,12 +225,15 @@ def test_as_of(client: TestClient[Litestar], demo_runtime: Runtime) -> None:
         ("decisions", {"until": "2025-02-30"}, "$.until", "not a date or time"),
         ("timeline", {"after": "page-2"}, "$.after", "the previous page's"),
         ("timeline", {"limit": "0"}, "$.limit", ">= 1"),
+        ("timeline", {"kind": "MixAprooved"}, "$.kind", "did you mean MixApproved"),
+        ("decisions", {"kind": ["MixApproved", "Nope"]}, "$.kind", "'Nope'"),
+        ("decisions", {"capacity": "labl_approver"}, "$.capacity", "label_approver"),
     ],
 )
 def test_a_bad_query_parameter_is_named_with_what_it_takes(
     client: TestClient[Litestar],
     path: str,
-    params: dict[str, str],
+    params: dict[str, Any],
     field: str,
     words: str,
 ) -> None:

@@ -218,3 +218,25 @@ def test_the_dashboard_fits_a_phone_s_screen(
         page_width, screen = page.evaluate(widths)
         assert page_width <= screen, tab
     context.close()
+
+
+def test_a_filter_the_api_refuses_says_why(
+    browser: Any, live_server: LiveServer
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server.url}/#token=t-rui")
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    page.click(".tabs button[data-tab=decisions]")
+    page.wait_for_selector("[data-testid=decision-row]", timeout=15_000)
+    page.fill("#filters input[name=kind]", "MixAprooved")
+    page.click("#filters button")
+    error = page.wait_for_selector("[data-testid=filter-error]", timeout=15_000)
+    assert "did you mean MixApproved" in (error.text_content() or "")
+    page.fill("#filters input[name=kind]", "MixApproved")
+    page.click("#filters button")
+    page.wait_for_selector("[data-testid=decision-row]", timeout=15_000)
+    kinds = page.locator("[data-testid=decision-row] td b").all_text_contents()
+    assert kinds
+    assert set(kinds) == {"MixApproved"}
+    context.close()

@@ -44,6 +44,8 @@ from projections.views.timeline import TimelineReads
 from session_log import commands as cmd
 from session_log.api import schemas as s
 from session_log.api.auth import Principal, TokenBook
+from session_log.domain import check_decision_kinds
+from session_log.domain.authority import CAPACITIES, Capacity
 from session_log.errors import NotFound, SessionLogError
 from session_log.runtime import AsOf, Runtime, parse_as_of
 
@@ -171,9 +173,15 @@ FORMS = {
 value does not match it."""
 
 
+CHOICES = {"capacity": CAPACITIES}
+"""The values a parameter with a fixed set takes, listed when another is given."""
+
+
 def _message_of(key: str, message: str) -> str:
     if "matching regex" in message and key in FORMS:
         return f"expected {FORMS[key]}"
+    if message.startswith("Invalid enum value") and key in CHOICES:
+        return f"{message}: one of {', '.join(CHOICES[key])}"
     return message
 
 
@@ -336,6 +344,17 @@ ProjectParam = Annotated[
 ]
 
 
+def _kinds(kinds: list[str] | None) -> list[str] | None:
+    """``kind`` values, each a kind of decision (400 naming the nearest ones)."""
+    try:
+        check_decision_kinds(kinds or ())
+    except ValueError as error:
+        raise ValidationException(
+            f"$.kind: {error}", extra=[{"key": "kind", "message": str(error)}]
+        ) from None
+    return kinds
+
+
 def _moment(text: str | None, name: str) -> datetime | None:
     if text is None:
         return None
@@ -445,7 +464,7 @@ def timeline(
             project=project,
             subject=subject,
             person=person,
-            kinds=kind,
+            kinds=_kinds(kind),
             since=_moment(since, "since"),
             until=_moment(until, "until"),
             after=after,
@@ -469,7 +488,7 @@ def decisions(
     principal: NamedDependency[Principal],
     project: ProjectParam,
     actor: FromQuery[str | None] = None,
-    capacity: FromQuery[str | None] = None,
+    capacity: FromQuery[Capacity | None] = None,
     kind: FromQuery[list[str] | None] = None,
     aggregate_id: FromQuery[str | None] = None,
     correlation_id: FromQuery[str | None] = None,
@@ -490,7 +509,7 @@ def decisions(
             project=project,
             actor=actor,
             capacity=capacity,
-            kinds=kind,
+            kinds=_kinds(kind),
             aggregate_id=aggregate_id,
             correlation_id=correlation_id,
             since=_moment(since, "since"),

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +25,7 @@ from session_log.cli.base import (
     runtime_options,
 )
 from session_log.cli.render import console, local, money, table, when
-from session_log.domain import event_classes
+from session_log.domain import check_decision_kinds
 from session_log.domain.authority import CAPACITIES
 from session_log.runtime import AsOf
 
@@ -70,13 +69,10 @@ def _decision_kinds(
 ) -> tuple[str, ...]:
     """``--kind`` values, each a kind of decision (an event class name): a
     typo would otherwise show an empty page."""
-    known = sorted({cls.__name__ for cls in event_classes()})
-    for kind in kinds:
-        if kind not in known:
-            close = difflib.get_close_matches(kind, known, n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            msg = f"no decision kind {kind!r}{hint}; docs/events.md lists them"
-            raise click.BadParameter(msg, ctx, param)
+    try:
+        check_decision_kinds(kinds)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
     return kinds
 
 

@@ -301,7 +301,14 @@ async function loadDecisions(append = false) {
     until: form.get("until") ? `${form.get("until")}T23:59:59Z` : null,
     after: append ? state.decisionsCursor : null,
   };
-  const page = await api(projectPath("decisions"), params);
+  let page;
+  try {
+    page = await api(projectPath("decisions"), params);
+  } catch (error) {  // a filter the API refuses: say why (a kind's typo...)
+    $("#decisions-table").innerHTML = `<tr><td class="bad" data-testid="filter-error">${esc(error.message)}</td></tr>`;
+    $("#more").hidden = true;
+    return;
+  }
   state.decisionsCursor = page.next_cursor;
   $("#more").hidden = !page.next_cursor;
   const head = `<tr><th class="num">#</th><th>when</th><th>who</th><th>capacity</th><th>decision</th><th>on</th><th>why</th><th>replaces</th></tr>`;

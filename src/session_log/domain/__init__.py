@@ -9,6 +9,8 @@ would otherwise be typed against freezegun's fake ``datetime``.
 from __future__ import annotations
 
 import contextlib
+import difflib
+from collections.abc import Iterable
 
 import msgspec
 
@@ -74,3 +76,18 @@ def event_classes() -> list[type[base.DecisionEvent]]:
 
     visit(base.DecisionEvent)
     return found
+
+
+def check_decision_kinds(kinds: Iterable[str]) -> None:
+    """Refuse a kind that is no kind of decision (an event class name), naming
+    the nearest ones: a filter by a typo would otherwise find nothing.
+
+    Raises :class:`ValueError`.
+    """
+    known = sorted({cls.__name__ for cls in event_classes()})
+    for kind in kinds:
+        if kind not in known:
+            close = difflib.get_close_matches(kind, known, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            msg = f"no decision kind {kind!r}{hint}; docs/events.md lists them"
+            raise ValueError(msg)
