@@ -33,7 +33,7 @@ Look at a project:
   session-log status --as-of 2025-03-01
 \b
 Decide:
-  session-log decide mark-take --as rui --take t1 --mark keeper
+  session-log decide mark-take --as rui --take lantern-lead-vocal-1 --mark circle
   echo '{{"type": "note_mix", ...}}' | session-log submit --as rui -
 \b
 Check:

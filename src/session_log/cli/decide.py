@@ -314,7 +314,7 @@ def register(cli: click.Group) -> None:
         Examples:
           session-log submit --as rui take-mark.json
           echo '{"type": "mark_take", "command_id": "c-1", "project": "moonlit",
-                 "take": "t-lantern-vocal-3", "mark": "keeper"}' \\
+                 "take": "lantern-lead-vocal-2", "mark": "maybe"}' \\
               | session-log submit --as rui -
         """
         if source is sys.stdin.buffer and sys.stdin.isatty():
@@ -325,11 +325,12 @@ def register(cli: click.Group) -> None:
         context_settings={"max_content_width": 100},
         help="Submit a command with one option per field.\n\n"
         "\b\nExamples:\n"
-        "  session-log decide mark-take --as rui --take t1 --mark keeper\n"
+        "  session-log decide mark-take --as rui --take lantern-lead-vocal-1 "
+        "--mark circle\n"
         "  session-log decide record-cost --as rui --line studio --cost c-9 \\\n"
         '      --payee harbour-studios --amount "850.00 USD" --invoice-ref HS-77\n'
-        "  session-log decide approve-mix --as lena --recording lantern "
-        "--mix-version 2\n"
+        "  session-log decide note-mix --as mara --recording lantern "
+        "--mix-version 1 --timecode-ms 61000 --note 'Vocal up 1 dB'\n"
         "  session-log decide start-project --as ana -p new-ep --title 'New EP' \\\n"
         "      --main-artist 'Ana' --founder-name 'Ana Ruiz' --dry-run",
     )
