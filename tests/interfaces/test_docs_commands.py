@@ -6,17 +6,22 @@ the examples after the quick start would. Blocks that need what a test cannot
 start for them (``session-log up``, a deployment's hosts, a package manager)
 are fenced ```shell instead; each ``session-log`` command in them is parsed by
 the CLI itself (its subcommand, options and values), so a renamed option or a
-wrong choice fails here too.
+wrong choice fails here too. docs/api.md's ``curl`` examples run against
+``session-log up`` on the demo.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -146,3 +151,125 @@ def test_the_examples_run_as_written(path: Path, tmp_path: Path) -> None:
             f"{where}:\n{body}\n{ran.stdout[-2000:]}\n{ran.stderr[-2000:]}"
         )
         assert "Traceback" not in ran.stderr, f"{where}: {ran.stderr[-2000:]}"
+
+
+def logical_lines(block: str) -> list[str]:
+    """A shell block's commands as written, one per entry (continuation lines
+    and quoted strings over several lines kept whole, comment lines apart)."""
+    found: list[str] = []
+    pending = ""
+    for line in block.splitlines(keepends=True):
+        pending += line
+        if pending.rstrip().endswith("\\"):
+            continue
+        try:
+            shlex.split(pending, comments=True)
+        except ValueError:  # a quoted string goes on
+            continue
+        if pending.strip():
+            found.append(pending.strip())
+        pending = ""
+    return found
+
+
+def test_the_api_examples_answer_as_documented(tmp_path: Path) -> None:
+    """docs/api.md's curl examples against ``session-log up`` on the demo:
+    each answers JSON without an error (or the error the docs show after it),
+    the export is XML, the live stream sends decisions."""
+    from session_log.embedded import free_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSION_LOG_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    demo = subprocess.run(
+        [sys.executable, "-m", "session_log.cli", "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "session_log.cli", "up", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "session-log up did not answer"
+                time.sleep(0.25)
+        blocks = [body for path, _, body in fenced("shell") if path.name == "api.md"]
+        [token_line] = [
+            line for line in logical_lines(blocks[0]) if line.startswith("TOKEN=")
+        ]
+        prelude = f"{token_line}\nAPI=http://127.0.0.1:{port}/api\n"
+        checked = 0
+        for block in blocks[1:]:
+            lines = logical_lines(block)
+            for index, line in enumerate(lines):
+                if not line.startswith("curl"):
+                    continue
+                shown = lines[index + 1] if index + 1 < len(lines) else ""
+                expected = re.match(r"# (\d{3}) ", shown)
+                streaming = " -N " in f" {line} "
+                if streaming:
+                    ran = _stream(prelude + line, tmp_path, env)
+                else:
+                    ran = subprocess.run(
+                        ["bash", "-euo", "pipefail", "-c", prelude + line],
+                        cwd=tmp_path,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                        timeout=60,
+                        check=False,
+                    )
+                checked += 1
+                if streaming:
+                    assert "event: decision" in ran.stdout, line
+                    continue
+                assert ran.returncode == 0, f"{line}\n{ran.stderr}"
+                if ">" in line.split("-H")[-1]:
+                    target = tmp_path / line.rsplit(">", 1)[1].strip()
+                    assert target.read_text().lstrip().startswith("<"), line
+                    continue
+                body = json.loads(ran.stdout)
+                status = body.get("status_code") if isinstance(body, dict) else None
+                if expected:
+                    assert status == int(expected.group(1)), f"{line}\n{body}"
+                else:
+                    assert status is None, f"{line}\n{body}"
+        assert checked >= 10
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _stream(script: str, cwd: Path, env: dict[str, str]) -> Any:
+    """What a streaming curl printed in its first seconds."""
+    process = subprocess.Popen(
+        ["bash", "-c", script],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # curl and bash stopped together
+    )
+    try:
+        out, err = process.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
