@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -496,6 +499,26 @@ def test_verify_ok_then_a_forged_checkpoint_names_the_position(
     finally:
         forged_path.write_bytes(original)
     assert run(cli_env, "verify", "--skip-views").exit_code == 0
+
+
+def test_a_reader_that_stops_early_ends_the_output_quietly(
+    cli_env: dict[str, str],
+) -> None:
+    """``| head``: the walk stops with 141 (128 + SIGPIPE), as other Unix tools
+    do, and prints nothing on standard error."""
+    walk = subprocess.Popen(
+        [sys.executable, "-m", "session_log.cli", "replay", "--step", "--no-pause"],
+        env={**os.environ, **cli_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert walk.stdout is not None
+    assert walk.stderr is not None
+    assert walk.stdout.read(200)
+    walk.stdout.close()
+    assert walk.wait(timeout=120) == 141
+    assert walk.stderr.read() == b""
+    walk.stderr.close()
 
 
 def test_unreachable_nats_is_exit_7(cli_env: dict[str, str]) -> None:

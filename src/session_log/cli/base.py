@@ -47,6 +47,8 @@ EXIT_REFUSED = 5
 EXIT_NOT_FOUND = 6
 EXIT_UNAVAILABLE = 7
 EXIT_VERIFY_FAILED = 8
+EXIT_PIPE_CLOSED = 141
+"""128 + SIGPIPE: what a shell reports for a Unix tool whose reader stopped."""
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -58,9 +60,20 @@ Exit codes:
   5  refused (a domain rule, a conflict, a command id reused)
   6  not found (an unknown project, party, session...)
   7  unavailable (NATS or the views cannot be reached)
-  8  verification failed (verify)"""
+  8  verification failed (verify)
+  141  the reader of a pipe stopped early (| head), as for other tools"""
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pipe_closed() -> NoReturn:
+    """Stop quietly: the reader of standard output has gone (``| head``).
+
+    Standard output is pointed at /dev/null first, so that flushing it at exit
+    does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(EXIT_PIPE_CLOSED)
 
 
 class Failure(click.ClickException):
@@ -108,6 +121,8 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            pipe_closed()
         except SessionLogError as error:
             fail_with(error)
         except StartupError as error:

@@ -11,6 +11,7 @@ from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 
+from session_log.cli.base import pipe_closed
 from session_log.domain.money import format_amount
 
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
@@ -120,7 +121,12 @@ def fit(bounds: Sequence[tuple[int, int]], room: int) -> list[int]:
 
 class _Console(Console):
     """A console that draws a table at least as wide as :class:`FittedTable`
-    needs to cut nothing (a narrower terminal then wraps its lines)."""
+    needs to cut nothing (a narrower terminal then wraps its lines), and
+    stops as the CLI does when the reader of a pipe has gone."""
+
+    def on_broken_pipe(self) -> None:
+        if not self.quiet:
+            pipe_closed()
 
     def print(self, *objects: Any, **kwargs: Any) -> None:
         needed = max(
