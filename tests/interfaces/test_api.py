@@ -103,7 +103,7 @@ def test_post_a_command_then_read_it(client: TestClient[Litestar]) -> None:
     )
     assert changed.status_code == 409
     assert changed.json()["code"] == "duplicate-command-conflict"
-    assert changed.json()["field"] == "command_id"
+    assert changed.json()["field"] == "$.command_id"
 
 
 def test_the_actor_is_the_token_party(client: TestClient[Litestar]) -> None:
@@ -111,7 +111,7 @@ def test_the_actor_is_the_token_party(client: TestClient[Litestar]) -> None:
         "/api/commands", json=cost(new_id(), actor="lena"), headers=RUI
     )
     assert response.status_code == 403
-    assert response.json()["field"] == "actor"
+    assert response.json()["field"] == "$.actor"
     viewer = client.post("/api/commands", json=cost(new_id()), headers=MAX)
     assert viewer.status_code == 403
     assert viewer.json()["code"] == "capacity-not-held"
@@ -132,7 +132,7 @@ def test_the_actor_is_the_token_party(client: TestClient[Litestar]) -> None:
             "$.type",
         ),
         (cost("v4", line="bad line!"), 422, "$.line"),
-        (cost("v5", line="nowhere"), 404, "line"),
+        (cost("v5", line="nowhere"), 404, "$.line"),
     ],
     ids=["wrong-type", "missing", "unknown-type", "pattern", "unknown-line"],
 )

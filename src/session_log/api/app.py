@@ -135,7 +135,15 @@ def _error(
 
 def on_session_log_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, SessionLogError)
-    return _error(exc.http_status, exc.code, exc.message, exc.field)
+    return _error(exc.http_status, exc.code, exc.message, _json_path(exc.field))
+
+
+def _json_path(field: str | None) -> str | None:
+    """A field as the JSON path of the command's body (``line`` -> ``$.line``),
+    as validation errors name it."""
+    if field is None or field.startswith("$"):
+        return field
+    return f"$.{field}"
 
 
 HTTP_CODES = {
