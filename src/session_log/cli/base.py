@@ -52,15 +52,15 @@ EXIT_PIPE_CLOSED = 141
 
 EXIT_CODES_HELP = """\b
 Exit codes:
-  0  success
-  1  unexpected error (a bug: traceback printed)
-  2  usage error (bad option or value)
-  3  invalid command (malformed JSON, a field that does not validate)
-  4  not authorised (capacity not held, over the limit)
-  5  refused (a domain rule, a conflict, a command id reused)
-  6  not found (an unknown project, party, session...)
-  7  unavailable (NATS or the views cannot be reached)
-  8  verification failed (verify)
+    0  success
+    1  unexpected error (a bug: traceback printed)
+    2  usage error (bad option or value)
+    3  invalid command (malformed JSON, a field that does not validate)
+    4  not authorised (capacity not held, over the limit)
+    5  refused (a domain rule, a conflict, a command id reused)
+    6  not found (an unknown project, party, session...)
+    7  unavailable (NATS or the views cannot be reached)
+    8  verification failed (verify)
   141  the reader of a pipe stopped early (| head), as for other tools"""
 
 F = TypeVar("F", bound=Callable[..., Any])
