@@ -9,14 +9,11 @@ invocations find it through ``server.json``).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
-from interfaces_support import DemoRun, LiveServer, token_book
+from interfaces_support import DemoRun, LiveServer, clean_env, run_demo, token_book
 from litestar import Litestar
 
 from session_log.api import create_app
@@ -27,18 +24,8 @@ from session_log.runtime import Runtime
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """``session-log demo`` on a fresh machine: a fresh directory, nothing running."""
     cwd = tmp_path_factory.mktemp("fresh-machine")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSION_LOG_")}
-    env["COLUMNS"] = "120"
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "session_log.cli", "demo"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    result = run_demo(cwd, clean_env())
     return DemoRun(cwd, result, time.monotonic() - started)
 
 

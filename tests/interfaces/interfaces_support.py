@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +22,36 @@ TOKENS = {
     "t-elsewhere": "rui@another-project",
 }
 DEMO_SECONDS_LIMIT = 60.0
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without session-log's settings, with this
+    Python's scripts (``session-log``) first on the PATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSION_LOG_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["COLUMNS"] = "120"
+    return env
+
+
+def run_in(
+    cwd: Path, env: dict[str, str], *argv: str, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    """``argv`` run in ``cwd`` (no standard input), its output captured."""
+    return subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def run_demo(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``session-log demo`` in ``cwd``, as a new user runs it."""
+    return run_in(cwd, env, sys.executable, "-m", "session_log.cli", "demo")
 
 
 class DemoRun:

@@ -334,27 +334,18 @@ def test_command_id_reused_with_another_body_is_refused(
     assert "duplicate-command-conflict" in result.output
 
 
+def record_cost(command_id: str, amount: str) -> list[str]:
+    """``decide record-cost`` of ``amount`` on the archive line, as rui."""
+    return [
+        *("decide", "record-cost", "--as", "rui", "--line", "archive"),
+        *("--cost", command_id, "--payee", "vault", "--amount", amount),
+        *("--invoice-ref", "VM-9", "--command-id", command_id),
+    ]
+
+
 def test_decide_subcommand(cli_env: dict[str, str], demo_runtime: Runtime) -> None:
     command_id = new_id()
-    result = run(
-        cli_env,
-        "decide",
-        "record-cost",
-        "--as",
-        "rui",
-        "--line",
-        "archive",
-        "--cost",
-        command_id,
-        "--payee",
-        "vault",
-        "--amount",
-        "12.50 USD",
-        "--invoice-ref",
-        "VM-9",
-        "--command-id",
-        command_id,
-    )
+    result = run(cli_env, *record_cost(command_id, "12.50 USD"))
     assert result.exit_code == 0, result.output
     runner = demo_runtime.catch_up()
     entries = runner.cost_ledger.entries(line_id="moonlit.line.archive")
@@ -392,24 +383,7 @@ def test_an_amount_the_currency_cannot_hold_is_refused(
     cli_env: dict[str, str], demo_runtime: Runtime, amount: str, words: str
 ) -> None:
     before = demo_runtime.head()
-    command_id = new_id()
-    result = run(
-        cli_env,
-        "decide",
-        "record-cost",
-        "--as",
-        "rui",
-        "--line",
-        "archive",
-        "--cost",
-        command_id,
-        "--payee",
-        "vault",
-        "--amount",
-        amount,
-        "--invoice-ref",
-        "VM-9",
-    )
+    result = run(cli_env, *record_cost(new_id(), amount))
     assert result.exit_code == 3, result.output
     assert words in result.output
     assert demo_runtime.head() == before

@@ -25,6 +25,7 @@ from typing import Any
 
 import click
 import pytest
+from interfaces_support import clean_env, run_demo, run_in
 
 from session_log.cli import cli
 
@@ -109,6 +110,8 @@ def test_a_wrong_option_would_not_parse() -> None:
 
 
 BASH = fenced("bash")
+BASH_RUN = ("bash", "-euo", "pipefail", "-c")
+"""How a block runs: any failing command, unset variable or pipe stage fails it."""
 
 
 @pytest.mark.parametrize(
@@ -117,35 +120,12 @@ BASH = fenced("bash")
     ids=lambda path: str(path.relative_to(ROOT)),
 )
 def test_the_examples_run_as_written(path: Path, tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("SESSION_LOG_")
-    }
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["COLUMNS"] = "120"
-    demo = subprocess.run(
-        [sys.executable, "-m", "session_log.cli", "demo"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    env = clean_env()
+    demo = run_demo(tmp_path, env)
     assert demo.returncode == 0, demo.stderr[-2000:]
     blocks = [(number, body) for where, number, body in BASH if where == path]
     for number, body in blocks:
-        ran = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", body],
-            cwd=tmp_path,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
+        ran = run_in(tmp_path, env, *BASH_RUN, body)
         where = f"{path.relative_to(ROOT)} bash block {number}"
         assert ran.returncode == 0, (
             f"{where}:\n{body}\n{ran.stdout[-2000:]}\n{ran.stderr[-2000:]}"
@@ -178,17 +158,8 @@ def test_the_api_examples_answer_as_documented(tmp_path: Path) -> None:
     the export is XML, the live stream sends decisions."""
     from session_log.embedded import free_port
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESSION_LOG_")}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    demo = subprocess.run(
-        [sys.executable, "-m", "session_log.cli", "demo"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    env = clean_env()
+    demo = run_demo(tmp_path, env)
     assert demo.returncode == 0, demo.stderr[-2000:]
     port = free_port()
     server = subprocess.Popen(
@@ -226,15 +197,8 @@ def test_the_api_examples_answer_as_documented(tmp_path: Path) -> None:
                 if streaming:
                     ran = _stream(prelude + line, tmp_path, env)
                 else:
-                    ran = subprocess.run(
-                        ["bash", "-euo", "pipefail", "-c", prelude + line],
-                        cwd=tmp_path,
-                        env=env,
-                        capture_output=True,
-                        text=True,
-                        timeout=60,
-                        check=False,
-                    )
+                    script = prelude + line
+                    ran = run_in(tmp_path, env, *BASH_RUN, script, timeout=60)
                 checked += 1
                 if streaming:
                     assert "event: decision" in ran.stdout, line

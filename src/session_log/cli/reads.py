@@ -76,6 +76,15 @@ def _decision_kinds(
     return kinds
 
 
+kind_option = click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    callback=_decision_kinds,
+    help="Event kind (repeat): MixApproved, CostIncurred...",
+)
+
+
 def _json(data: Any) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(data), indent=2).decode())
 
@@ -86,13 +95,7 @@ def register(cli: click.Group) -> None:
     @project_option
     @click.option("--subject", help="A recording, session... (id or aggregate id).")
     @click.option("--person", help="Decisions made by or naming this party.")
-    @click.option(
-        "--kind",
-        "kinds",
-        multiple=True,
-        callback=_decision_kinds,
-        help="Event kind (repeat): MixApproved, CostIncurred...",
-    )
+    @kind_option
     @period_options
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(1))
     @click.option("--newest-first", is_flag=True)
@@ -172,13 +175,7 @@ def register(cli: click.Group) -> None:
         type=click.Choice(CAPACITIES),
         help="producer, artist, label_approver...",
     )
-    @click.option(
-        "--kind",
-        "kinds",
-        multiple=True,
-        callback=_decision_kinds,
-        help="Event kind (repeat): MixApproved, CostIncurred...",
-    )
+    @kind_option
     @click.option("--aggregate", help="Aggregate id (moonlit.mix.lantern).")
     @click.option("--correlation", help="Correlation id (a command id).")
     @period_options
