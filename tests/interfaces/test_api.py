@@ -192,6 +192,13 @@ def test_views_with_filters_and_pagination(client: TestClient[Litestar]) -> None
     assert {c["subject_id"] for c in credits} == {"moonlit.recording.lantern"}
     csv = client.get("/api/projects/moonlit/credits/export.csv", headers=LENA)
     assert csv.headers["content-type"].startswith("text/csv")
+    one = client.get(
+        "/api/projects/moonlit/credits/export.csv",
+        params={"recording": "lantern"},
+        headers=LENA,
+    ).text.splitlines()
+    assert len(one) == len(credits) + 1  # the header, then lantern's credits
+    assert {line.split(",", 1)[0] for line in one[1:]} == {"moonlit.recording.lantern"}
     rin = client.get("/api/projects/moonlit/credits/export.rin.xml", headers=LENA)
     assert "<RecordingInformationNotification" in rin.text
 

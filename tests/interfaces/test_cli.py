@@ -209,6 +209,24 @@ def test_an_unknown_party_is_named_not_shown_empty(
         assert json.loads(found.output)["items"]
 
 
+def test_credits_of_one_recording_in_every_format(cli_env: dict[str, str]) -> None:
+    table = run(cli_env, "credits", "--recording", "lantern", "--json")
+    assert table.exit_code == 2  # credits has --format, not --json
+    found = run(cli_env, "credits", "--recording", "lantern", "--format", "csv")
+    assert found.exit_code == 0, found.output
+    subjects = {line.split(",", 1)[0] for line in found.output.splitlines()[1:]}
+    assert subjects == {"moonlit.recording.lantern"}
+    document = json.loads(
+        run(cli_env, "credits", "--recording", "lantern", "--format", "json").output
+    )
+    assert {c["subject_id"] for c in document["credits"]} == {
+        "moonlit.recording.lantern"
+    }
+    rin = run(cli_env, "credits", "--recording", "lantern", "--format", "rin")
+    assert rin.exit_code == 2
+    assert "a RIN document is the whole release's" in rin.output
+
+
 def test_an_unknown_recording_is_named_not_shown_empty(
     cli_env: dict[str, str],
 ) -> None:

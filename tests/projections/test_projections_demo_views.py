@@ -436,6 +436,19 @@ def test_credit_exports(demo: ProjectionsRunner) -> None:
     assert len(lights.findall("Contributor")) == len(HARBOUR_LIGHTS)
 
 
+def test_credit_exports_of_one_recording(demo: ProjectionsRunner) -> None:
+    lights = f"{P}.recording.harbour-lights"
+    rows = list(csv.DictReader(io.StringIO(demo.credits.export_csv(P, lights))))
+    assert {r["subject_id"] for r in rows} == {lights}
+    assert sorted((r["party_id"].rsplit(".", 1)[1], r["role"]) for r in rows) == (
+        sorted((party, role) for party, role, *_ in HARBOUR_LIGHTS)
+    )
+    document = json.loads(demo.credits.export_json(P, lights))
+    assert [r["recording_id"] for r in document["recordings"]] == [lights]
+    assert {c["subject_id"] for c in document["credits"]} == {lights}
+    assert len(document["credits"]) == len(HARBOUR_LIGHTS)
+
+
 # --- timeline and decision log ---------------------------------------------------
 
 

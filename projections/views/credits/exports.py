@@ -28,29 +28,33 @@ CSV_FIELDS = (
 )
 
 
-def export_json(reads: CreditsReads, project: str) -> str:
-    """Credits, recordings and writer splits as one JSON document."""
+def export_json(reads: CreditsReads, project: str, recording: str | None = None) -> str:
+    """Credits, recordings and writer splits as one JSON document (with
+    ``recording``, an aggregate id, only that recording and its credits)."""
+    recordings = reads.rows(
+        "SELECT recording_id, work_id, title, version_title, status "
+        "FROM {recordings} WHERE project = :project ORDER BY recording_id",
+        {"project": project},
+    )
     document = {
         "project": project,
-        "recordings": reads.rows(
-            "SELECT recording_id, work_id, title, version_title, status "
-            "FROM {recordings} WHERE project = :project ORDER BY recording_id",
-            {"project": project},
-        ),
+        "recordings": [r for r in recordings if recording in (None, r["recording_id"])],
         "credits": [
-            msgspec.to_builtins(c) for c in reads.merged_credits(project=project)
+            msgspec.to_builtins(c)
+            for c in reads.merged_credits(project=project, subject_id=recording)
         ],
         "writer_splits": [msgspec.to_builtins(s) for s in reads.writer_splits(project)],
     }
     return msgspec.json.encode(document).decode()
 
 
-def export_csv(reads: CreditsReads, project: str) -> str:
-    """One row per credit (instruments and evidence joined with ``;``)."""
+def export_csv(reads: CreditsReads, project: str, recording: str | None = None) -> str:
+    """One row per credit (instruments and evidence joined with ``;``); with
+    ``recording`` (an aggregate id), only that recording's."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
-    for c in reads.merged_credits(project=project):
+    for c in reads.merged_credits(project=project, subject_id=recording):
         writer.writerow(
             [
                 c.subject_id,

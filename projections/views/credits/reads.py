@@ -96,13 +96,15 @@ class CreditsReads(SQLView):
             for r in rows
         ]
 
-    def export_json(self, project: str) -> str:
-        """Credits, recordings and writer splits as one JSON document."""
-        return exports.export_json(self, project)
+    def export_json(self, project: str, recording: str | None = None) -> str:
+        """Credits, recordings and writer splits as one JSON document (one
+        recording's, given its aggregate id)."""
+        return exports.export_json(self, project, recording)
 
-    def export_csv(self, project: str) -> str:
-        """One row per merged credit (instruments and evidence joined with ``;``)."""
-        return exports.export_csv(self, project)
+    def export_csv(self, project: str, recording: str | None = None) -> str:
+        """One row per merged credit (instruments and evidence joined with
+        ``;``), of one recording given its aggregate id."""
+        return exports.export_csv(self, project, recording)
 
     def export_rin(self, project: str) -> str:
         """A RIN-like XML document (see ``exports.export_rin``)."""

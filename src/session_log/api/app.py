@@ -688,9 +688,7 @@ def credits(
 ) -> s.Credits:
     _check_read(request, principal, project)
     moment = _as_of(as_of)
-    subject = None
-    if recording is not None:
-        subject = recording if "." in recording else f"{project}.recording.{recording}"
+    subject = _recording_id(project, recording)
     with _state(request).view("credits", moment) as view:
         assert isinstance(view, CreditsReads)
         return s.Credits(
@@ -702,16 +700,27 @@ def credits(
 
 
 def _export(
-    request: Request[Any, Any, Any], project: str, as_of: str | None, kind: str
+    request: Request[Any, Any, Any],
+    project: str,
+    as_of: str | None,
+    kind: str,
+    recording: str | None = None,
 ) -> str:
     moment = _as_of(as_of)
     with _state(request).view("credits", moment) as view:
         assert isinstance(view, CreditsReads)
         if kind == "csv":
-            return view.export_csv(project)
+            return view.export_csv(project, _recording_id(project, recording))
         if kind == "rin":
             return view.export_rin(project)
-        return view.export_json(project)
+        return view.export_json(project, _recording_id(project, recording))
+
+
+def _recording_id(project: str, recording: str | None) -> str | None:
+    """``lantern`` -> ``moonlit.recording.lantern`` (an aggregate id as it is)."""
+    if recording is None or "." in recording:
+        return recording
+    return f"{project}.recording.{recording}"
 
 
 @get(
@@ -726,10 +735,11 @@ def credits_csv(
     request: Request[Any, Any, Any],
     principal: NamedDependency[Principal],
     project: ProjectParam,
+    recording: FromQuery[str | None] = None,
     as_of: AsOfParam = None,
 ) -> str:
     _check_read(request, principal, project)
-    return _export(request, project, as_of, "csv")
+    return _export(request, project, as_of, "csv", recording)
 
 
 @get(

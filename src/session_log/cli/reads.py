@@ -285,16 +285,21 @@ def register(cli: click.Group) -> None:
           session-log credits --format rin > moonlit-rin.xml
           session-log credits --format csv --as-of 2025-05-01
         """
+        if recording is not None and fmt == "rin":
+            raise click.UsageError(
+                "--recording: a RIN document is the whole release's "
+                "(use --format csv or json for one recording)"
+            )
         rt = runtime()
         project = resolve_project(rt, project)
         subject_id = _recording(rt, project, recording)
         with rt.view("credits", as_of) as view:
             assert isinstance(view, CreditsReads)
             if fmt == "json":
-                click.echo(view.export_json(project))
+                click.echo(view.export_json(project, subject_id))
                 return
             if fmt == "csv":
-                click.echo(view.export_csv(project), nl=False)
+                click.echo(view.export_csv(project, subject_id), nl=False)
                 return
             if fmt == "rin":
                 click.echo(view.export_rin(project))
