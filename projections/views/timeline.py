@@ -231,6 +231,19 @@ class TimelineReads(SQLView):
                 ids.append(s["subject_id"])
         return found
 
+    def others_than(self, project: str, subject_id: str, kind: str) -> list[str]:
+        """The ids of ``project``'s subjects of ``kind`` (``person``,
+        ``recording``...) when ``subject_id`` is none of the view's subjects:
+        what to offer instead of an empty page for a typo. Empty when it is one,
+        and when the project has no subject of that kind here (the view cannot
+        tell: not kept where this runs, or not yet caught up)."""
+        if self.rows(
+            "SELECT 1 AS found FROM {subjects} WHERE subject_id = :id LIMIT 1",
+            {"id": subject_id},
+        ):
+            return []
+        return [s for s, _, _ in self.subjects(project=project, kind=kind)]
+
     def subjects(
         self, *, project: str | None = None, kind: str | None = None
     ) -> list[tuple[str, str, int]]:

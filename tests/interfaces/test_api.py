@@ -296,6 +296,52 @@ def test_a_read_of_an_unknown_project_is_a_404_naming_it(
     assert known.status_code == 200, known.text
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "field", "named"),
+    [
+        ("decisions", {"actor": "lnea"}, "$.actor", "no party lnea in moonlit"),
+        ("decisions", {"actor": "moonlit.party.x"}, "$.actor", "moonlit.party.x"),
+        ("timeline", {"person": "mra"}, "$.person", "no party mra in moonlit"),
+        ("credits", {"recording": "lanter"}, "$.recording", "no recording lanter"),
+        ("credits/export.csv", {"recording": "lanter"}, "$.recording", "lanter"),
+    ],
+)
+def test_an_unknown_party_or_recording_is_a_404_naming_those_there_are(
+    client: TestClient[Litestar],
+    path: str,
+    params: dict[str, str],
+    field: str,
+    named: str,
+) -> None:
+    """A typo in a filter would otherwise read as an empty page: no decisions
+    by that person, no credits on that recording."""
+    missing = client.get(f"/api/projects/moonlit/{path}", params=params, headers=RUI)
+    assert missing.status_code == 404, missing.text
+    body = missing.json()
+    assert body["code"] == "not-found"
+    assert body["field"] == field
+    assert named in body["detail"]
+    known = "lena" if field != "$.recording" else "lantern"
+    assert known in body["detail"]  # those there are, to pick from
+
+
+def test_a_known_party_filters_by_local_or_aggregate_id(
+    client: TestClient[Litestar],
+) -> None:
+    by_local = client.get(
+        "/api/projects/moonlit/timeline",
+        params={"person": "mara", "limit": 1000},
+        headers=RUI,
+    ).json()["items"]
+    by_id = client.get(
+        "/api/projects/moonlit/timeline",
+        params={"person": "moonlit.party.mara", "limit": 1000},
+        headers=RUI,
+    ).json()["items"]
+    assert by_local
+    assert by_local == by_id
+
+
 def test_an_empty_timeline_cannot_tell_an_unknown_project(tmp_path: Path) -> None:
     """A deployment whose views hold nothing yet (an empty stream here; or
     workers that do not keep the timeline) answers reads of any project with

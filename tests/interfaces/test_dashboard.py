@@ -239,4 +239,9 @@ def test_a_filter_the_api_refuses_says_why(
     kinds = page.locator("[data-testid=decision-row] td b").all_text_contents()
     assert kinds
     assert set(kinds) == {"MixApproved"}
+    page.fill("#filters input[name=actor]", "lnea")  # a typo of lena
+    page.click("#filters button")
+    error = page.wait_for_selector("[data-testid=filter-error]", timeout=15_000)
+    assert "no party lnea in moonlit" in (error.text_content() or "")
+    assert "lena" in (error.text_content() or "").split("(", 1)[1]
     context.close()

@@ -302,6 +302,34 @@ def _check_read(
     raise NotFound(f"no project {project}")
 
 
+def _known(
+    request: Request[Any, Any, Any],
+    project: str,
+    value: str | None,
+    *,
+    kind: str,
+    field: str,
+) -> str | None:
+    """The aggregate id of ``value`` (a local id such as ``rui``, made
+    ``<project>.<kind>.rui``, or an aggregate id as it is), which must be one
+    of the project's subjects in the live timeline: a typo would otherwise
+    read as an empty page. 404 naming ``field`` and those there are; when the
+    timeline knows none of that kind it cannot tell, and lets it through."""
+    if value is None:
+        return None
+    full = value if "." in value else f"{project}.{kind}.{value}"
+    subject_kind = "person" if kind == "party" else kind
+    with _state(request).view("timeline", AsOf()) as view:
+        assert isinstance(view, TimelineReads)
+        others = view.others_than(project, full, subject_kind)
+    if not others:
+        return full
+    prefix = f"{project}.{kind}."
+    names = ", ".join(o.removeprefix(prefix) for o in others)
+    noun = "parties" if kind == "party" else f"{kind}s"
+    raise NotFound(f"no {kind} {value} in {project} ({noun}: {names})", field=field)
+
+
 def _state(request: Request[Any, Any, Any]) -> ApiState:
     state: ApiState = request.app.state.api
     return state
@@ -471,7 +499,7 @@ def timeline(
         page = view.timeline(
             project=project,
             subject=subject,
-            person=person,
+            person=_known(request, project, person, kind="party", field="person"),
             kinds=_kinds(kind),
             since=_moment(since, "since"),
             until=_moment(until, "until"),
@@ -509,8 +537,7 @@ def decisions(
 ) -> s.DecisionPage:
     _check_read(request, principal, project)
     moment = _as_of(as_of)
-    if actor is not None and "." not in actor:
-        actor = f"{project}.party.{actor}"
+    actor = _known(request, project, actor, kind="party", field="actor")
     with _state(request).view("decision_log", moment) as view:
         assert isinstance(view, DecisionLogReads)
         page = view.decisions(
@@ -688,7 +715,7 @@ def credits(
 ) -> s.Credits:
     _check_read(request, principal, project)
     moment = _as_of(as_of)
-    subject = _recording_id(project, recording)
+    subject = _known(request, project, recording, kind="recording", field="recording")
     with _state(request).view("credits", moment) as view:
         assert isinstance(view, CreditsReads)
         return s.Credits(
@@ -707,20 +734,12 @@ def _export(
     recording: str | None = None,
 ) -> str:
     moment = _as_of(as_of)
+    subject = _known(request, project, recording, kind="recording", field="recording")
     with _state(request).view("credits", moment) as view:
         assert isinstance(view, CreditsReads)
         if kind == "csv":
-            return view.export_csv(project, _recording_id(project, recording))
-        if kind == "rin":
-            return view.export_rin(project)
-        return view.export_json(project, _recording_id(project, recording))
-
-
-def _recording_id(project: str, recording: str | None) -> str | None:
-    """``lantern`` -> ``moonlit.recording.lantern`` (an aggregate id as it is)."""
-    if recording is None or "." in recording:
-        return recording
-    return f"{project}.recording.{recording}"
+            return view.export_csv(project, subject)
+        return view.export_rin(project)
 
 
 @get(

@@ -664,16 +664,11 @@ def _known(
     if full is None:
         return None
     view = rt.catch_up().view("timeline")
-    if view.rows(
-        "SELECT 1 AS found FROM {subjects} WHERE subject_id = :id LIMIT 1",
-        {"id": full},
-    ):
-        return full
     assert isinstance(view, TimelineReads)
     prefix = f"{project}.{kind}."
     known = [
         subject_id.removeprefix(prefix)
-        for subject_id, _, _ in view.subjects(project=project, kind=subject_kind)
+        for subject_id in view.others_than(project, full, subject_kind)
         if subject_id.startswith(prefix)
     ]
     if not known:
