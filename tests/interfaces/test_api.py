@@ -304,9 +304,16 @@ def test_a_read_of_an_unknown_project_is_a_404_naming_it(
         ("timeline", {"person": "mra"}, "$.person", "no party mra in moonlit"),
         ("credits", {"recording": "lanter"}, "$.recording", "no recording lanter"),
         ("credits/export.csv", {"recording": "lanter"}, "$.recording", "lanter"),
+        ("ledger/entries", {"line": "mixng"}, "$.line", "no line mixng in moonlit"),
+        (
+            "timeline",
+            {"subject": "moonlit.session.trk-lantrn"},
+            "$.subject",
+            "no session moonlit.session.trk-lantrn",
+        ),
     ],
 )
-def test_an_unknown_party_or_recording_is_a_404_naming_those_there_are(
+def test_a_filter_naming_nothing_of_the_project_is_a_404_naming_what_is_there(
     client: TestClient[Litestar],
     path: str,
     params: dict[str, str],
@@ -314,15 +321,33 @@ def test_an_unknown_party_or_recording_is_a_404_naming_those_there_are(
     named: str,
 ) -> None:
     """A typo in a filter would otherwise read as an empty page: no decisions
-    by that person, no credits on that recording."""
+    by that person, no credits on that recording, no entries on that line."""
     missing = client.get(f"/api/projects/moonlit/{path}", params=params, headers=RUI)
     assert missing.status_code == 404, missing.text
     body = missing.json()
     assert body["code"] == "not-found"
     assert body["field"] == field
     assert named in body["detail"]
-    known = "lena" if field != "$.recording" else "lantern"
-    assert known in body["detail"]  # those there are, to pick from
+    known = {"$.recording": "lantern", "$.line": "mixing", "$.subject": "trk-lantern"}
+    assert known.get(field, "lena") in body["detail"]  # those there are, to pick from
+
+
+def test_a_subject_that_is_no_aggregate_id_of_the_project_is_a_404(
+    client: TestClient[Litestar],
+) -> None:
+    for subject in ("lantern", "other.recording.lantern"):
+        missing = client.get(
+            "/api/projects/moonlit/timeline", params={"subject": subject}, headers=RUI
+        )
+        assert missing.status_code == 404, missing.text
+        assert missing.json()["field"] == "$.subject"
+        assert "moonlit.recording.<id>" in missing.json()["detail"]
+    found = client.get(
+        "/api/projects/moonlit/timeline",
+        params={"subject": "moonlit.recording.lantern", "limit": 1000},
+        headers=RUI,
+    ).json()["items"]
+    assert found
 
 
 def test_a_known_party_filters_by_local_or_aggregate_id(

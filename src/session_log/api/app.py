@@ -326,8 +326,25 @@ def _known(
         return full
     prefix = f"{project}.{kind}."
     names = ", ".join(o.removeprefix(prefix) for o in others)
-    noun = "parties" if kind == "party" else f"{kind}s"
+    noun = "parties" if kind == "party" else kind.removesuffix("s") + "s"
     raise NotFound(f"no {kind} {value} in {project} ({noun}: {names})", field=field)
+
+
+def _known_subject(
+    request: Request[Any, Any, Any], project: str, subject: str | None
+) -> str | None:
+    """``subject`` (an aggregate id, ``<project>.recording.lantern``), which
+    must be one of the project's subjects (404 naming those of its kind)."""
+    if subject is None:
+        return None
+    parts = subject.split(".")
+    if len(parts) != 3 or parts[0] != project:
+        msg = (
+            f"no subject {subject} in {project} (a subject is an aggregate id "
+            f"of the project, such as {project}.recording.<id>)"
+        )
+        raise NotFound(msg, field="subject")
+    return _known(request, project, subject, kind=parts[1], field="subject")
 
 
 def _state(request: Request[Any, Any, Any]) -> ApiState:
@@ -498,7 +515,7 @@ def timeline(
         assert isinstance(view, TimelineReads)
         page = view.timeline(
             project=project,
-            subject=subject,
+            subject=_known_subject(request, project, subject),
             person=_known(request, project, person, kind="party", field="person"),
             kinds=_kinds(kind),
             since=_moment(since, "since"),
@@ -624,9 +641,7 @@ def ledger_entries(
 ) -> s.LedgerEntries:
     _check_read(request, principal, project)
     moment = _as_of(as_of)
-    line_id = None
-    if line is not None:
-        line_id = line if "." in line else f"{project}.line.{line}"
+    line_id = _known(request, project, line, kind="line", field="line")
     with _state(request).view("cost_ledger", moment) as view:
         assert isinstance(view, CostLedgerReads)
         items = view.entries(project=project, line_id=line_id)
