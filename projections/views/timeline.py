@@ -19,7 +19,7 @@ from projections.records import BOOKKEEPING_KINDS, DecisionRecord
 from projections.schema import Table, col
 from projections.sql_view import Db, SQLView, ViewDefinition
 from projections.views.paging import Page, Where, cursor_of, page_limit
-from projections.views.subjects import subjects_of
+from projections.views.subjects import subject_kind, subjects_of
 
 ENTRIES = Table(
     "entries",
@@ -231,18 +231,23 @@ class TimelineReads(SQLView):
                 ids.append(s["subject_id"])
         return found
 
-    def others_than(self, project: str, subject_id: str, kind: str) -> list[str]:
-        """The ids of ``project``'s subjects of ``kind`` (``person``,
-        ``recording``...) when ``subject_id`` is none of the view's subjects:
-        what to offer instead of an empty page for a typo. Empty when it is one,
-        and when the project has no subject of that kind here (the view cannot
-        tell: not kept where this runs, or not yet caught up)."""
+    def others_than(self, project: str, kind: str, subject_id: str) -> list[str]:
+        """The local ids of ``project``'s subjects of aggregate kind ``kind``
+        (``party``, ``recording``...) when ``subject_id`` is none of the view's
+        subjects: what to offer instead of an empty page for a typo. Empty when
+        it is one, and when the project has no subject of that kind here (the
+        view cannot tell: not kept where this runs, or not yet caught up)."""
         if self.rows(
             "SELECT 1 AS found FROM {subjects} WHERE subject_id = :id LIMIT 1",
             {"id": subject_id},
         ):
             return []
-        return [s for s, _, _ in self.subjects(project=project, kind=kind)]
+        prefix = f"{project}.{kind}."
+        return [
+            found.removeprefix(prefix)
+            for found, _, _ in self.subjects(project=project, kind=subject_kind(kind))
+            if found.startswith(prefix)
+        ]
 
     def subjects(
         self, *, project: str | None = None, kind: str | None = None

@@ -318,15 +318,13 @@ def _known(
     if value is None:
         return None
     full = value if "." in value else f"{project}.{kind}.{value}"
-    subject_kind = "person" if kind == "party" else kind
     with _state(request).view("timeline", AsOf()) as view:
         assert isinstance(view, TimelineReads)
-        others = view.others_than(project, full, subject_kind)
+        others = view.others_than(project, kind, full)
     if not others:
         return full
-    prefix = f"{project}.{kind}."
-    names = ", ".join(o.removeprefix(prefix) for o in others)
     noun = "parties" if kind == "party" else kind.removesuffix("s") + "s"
+    names = ", ".join(others)
     raise NotFound(f"no {kind} {value} in {project} ({noun}: {names})", field=field)
 
 
@@ -511,12 +509,14 @@ def timeline(
 ) -> s.TimelinePage:
     _check_read(request, principal, project)
     moment = _as_of(as_of)
+    subject = _known_subject(request, project, subject)
+    person = _known(request, project, person, kind="party", field="person")
     with _state(request).view("timeline", moment) as view:
         assert isinstance(view, TimelineReads)
         page = view.timeline(
             project=project,
-            subject=_known_subject(request, project, subject),
-            person=_known(request, project, person, kind="party", field="person"),
+            subject=subject,
+            person=person,
             kinds=_kinds(kind),
             since=_moment(since, "since"),
             until=_moment(until, "until"),

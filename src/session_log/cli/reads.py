@@ -644,17 +644,17 @@ def _party(rt: Any, project: str, party: str | None) -> str | None:
     """The full id of ``party`` (``rui`` or ``moonlit.party.rui``), which must
     appear in the project's timeline (as the actor or the subject of a
     decision): a typo would otherwise show an empty page."""
-    return _known(rt, project, "party", party, "person", "Parties")
+    return _known(rt, project, "party", party, "Parties")
 
 
 def _recording(rt: Any, project: str, recording: str | None) -> str | None:
     """The full id of ``recording`` (``lantern`` or its aggregate id), which
     must appear in the project's timeline."""
-    return _known(rt, project, "recording", recording, "recording", "Recordings")
+    return _known(rt, project, "recording", recording, "Recordings")
 
 
 def _known(
-    rt: Any, project: str, kind: str, value: str | None, subject_kind: str, label: str
+    rt: Any, project: str, kind: str, value: str | None, label: str
 ) -> str | None:
     """The full id of ``value`` (a local id or an aggregate id of ``kind``),
     refused (exit 6, with those there are) unless some decision of the project
@@ -665,12 +665,7 @@ def _known(
         return None
     view = rt.catch_up().view("timeline")
     assert isinstance(view, TimelineReads)
-    prefix = f"{project}.{kind}."
-    known = [
-        subject_id.removeprefix(prefix)
-        for subject_id in view.others_than(project, full, subject_kind)
-        if subject_id.startswith(prefix)
-    ]
+    known = view.others_than(project, kind, full)
     if not known:
         return full
     raise Failure(
