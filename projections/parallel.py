@@ -4,18 +4,20 @@ Every view keeps its rows per project (an aggregate id is
 ``project.kind.local`` and a decision names only things of its own project), so
 the stream can be cut by project: worker ``i`` of ``n`` applies, in stream order,
 the decisions of the projects whose CRC-32 is ``i`` modulo ``n`` (ids of another
-shape go to worker 0) and skips the others before decoding them. Each worker
-reads the stream itself (its own connection, its own decoding) up to the same
-target position and fills shadow views in a scratch SQLite file of its own;
-the rebuild then merges the files into its shadows, records the target as their
-position and goes on as a one-process rebuild does (catch up, swap).
+shape go to worker 0). The rebuild's process reads the stream once, up to the
+target position, and feeds each worker its part (:mod:`projections.part_feed`);
+each worker decodes and applies its part into shadow views in a scratch SQLite
+file of its own; the rebuild then merges the files into its shadows, records the
+target as their position and goes on as a one-process rebuild does (catch up,
+swap).
 
 Workers are separate processes (``python -m projections.parallel``, told what to
-do as JSON on their standard input, reporting their position and result on their
-standard output), so the views are applied on every core instead of one thread
-holding the GIL. They need a stream another process can read: the application
-is constructed again in each worker from its class and environment, so
-in-memory (POPO) applications are rebuilt in one process.
+do as one line of JSON on their standard input, fed after it, reporting their
+position and result on their standard output), so the views are applied on
+every core instead of one thread holding the GIL. Each constructs the
+application again from its class and environment, for its mapper (the
+transcoder, cipher and compressor of the stream); it reads nothing itself. An
+in-memory (POPO) application is rebuilt in one process.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any, NoReturn
 
 import msgspec
 from eventsourcing.application import Application
@@ -36,11 +38,14 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from projections.errors import PoisonEventError, ProjectionError
 from projections.failures import Failure
+from projections.part_feed import FeedEndedError, PartFeed, read_frames
+from projections.part_feed import frame as feed_frame
 from projections.replay import (
     Progress,
     apply_to_each,
     fewer_collections,
-    read_batches,
+    notification_pages,
+    records_of,
 )
 from projections.stores import SQLiteViewStore
 
@@ -51,9 +56,13 @@ ORPHAN_CHECK_S = 0.5
 """How often a worker checks that the rebuild that started it still runs."""
 
 STALL_S = 30.0
-"""A worker whose reading makes no progress towards the target for this long
+"""A rebuild whose reading makes no progress towards the target for this long
 fails (the stream holds the target: it was its last position when the rebuild
 started)."""
+
+ROUTES_MAX = 100_000
+"""Aggregates whose worker the reader remembers (an aggregate's events are many;
+its part is computed once)."""
 
 
 PARALLEL_FROM = 50_000
@@ -145,12 +154,24 @@ def fill_parts(
         for part in range(workers)
     ]
     workers_ = [_Worker(spec, env) for spec in specs]
+    feeds = [PartFeed(worker.stdin) for worker in workers_]
+    reported = [0.0]
+
+    def check() -> None:
+        """Raise if a worker failed; report progress every :data:`POLL_S`."""
+        for worker in workers_:
+            worker.check()
+        now = time.monotonic()
+        if progress is not None and now - reported[0] >= POLL_S:
+            reported[0] = now
+            progress(min(w.position for w in workers_), target)
+
     try:
+        _feed(
+            app, feeds, source=source, target=target, batch_size=batch_size, check=check
+        )
         while any(w.running() for w in workers_):
-            for worker in workers_:
-                worker.check()
-            if progress is not None:
-                progress(min(w.position for w in workers_), target)
+            check()
             time.sleep(POLL_S)
         for worker in workers_:
             worker.check()
@@ -158,8 +179,58 @@ def fill_parts(
             progress(target, target)
         return [worker.result() for worker in workers_]
     finally:
-        for worker in workers_:
-            worker.stop()
+        for worker, feed in zip(workers_, feeds, strict=True):
+            worker.stop(feed)
+
+
+def _feed(
+    app: Application[Any],
+    feeds: list[PartFeed],
+    *,
+    source: str,
+    target: int,
+    batch_size: int,
+    check: Callable[[], None],
+) -> None:
+    """Read the stream up to ``target`` and write each worker its part, then
+    the end of its feed. A page can end short of the target (a stream replica
+    that is behind answered it): read on from where it ended, until the target."""
+    parts = len(feeds)
+    routes: dict[object, int] = {}
+    position = 0
+    stalled = time.monotonic()
+    with fewer_collections():
+        while position < target:
+            before = position
+            for reached, page in notification_pages(
+                app, after=position, stop=target, batch_size=batch_size
+            ):
+                split: list[list[Any]] = [[] for _ in feeds]
+                for notification in page:
+                    originator_id = notification.originator_id
+                    part = routes.get(originator_id)
+                    if part is None:
+                        if len(routes) >= ROUTES_MAX:
+                            routes.clear()
+                        part = routes[originator_id] = part_of(originator_id, parts)
+                    split[part].append(notification)
+                for feed, mine in zip(feeds, split, strict=True):
+                    feed.put(feed_frame(reached, mine), check)
+                position = reached
+                check()
+            if position > before:
+                stalled = time.monotonic()
+            elif time.monotonic() - stalled > STALL_S:
+                msg = (
+                    f"reading {source!r} stopped at {position}, "
+                    f"before the rebuild's target {target}"
+                )
+                raise PartFailedError(msg)
+            else:
+                check()
+                time.sleep(0.05)
+    for feed in feeds:
+        feed.close(check)
 
 
 class _Worker:
@@ -178,8 +249,11 @@ class _Worker:
             env=env,
         )
         assert self.process.stdin is not None
-        self.process.stdin.write(msgspec.json.encode(spec))
-        self.process.stdin.close()
+        self.stdin: IO[bytes] = self.process.stdin
+        """The worker's feed (:class:`~projections.part_feed.PartFeed` writes it)."""
+        _widen(self.stdin)
+        self.stdin.write(msgspec.json.encode(spec) + b"\n")
+        self.stdin.flush()
         self._readers = [
             threading.Thread(target=self._read_out, daemon=True),
             threading.Thread(target=self._read_err, daemon=True),
@@ -224,10 +298,13 @@ class _Worker:
             raise PartFailedError(msg)
         return self._result
 
-    def stop(self) -> None:
-        """Kill the process if it still runs; close its pipes."""
+    def stop(self, feed: PartFeed | None = None) -> None:
+        """Kill the process if it still runs (dropping what ``feed`` still
+        holds for it); close its pipes."""
         if self.process.poll() is None:
             self.process.kill()
+        if feed is not None:
+            feed.abandon()
         self.process.wait()
         for reader in self._readers:
             reader.join(5)
@@ -236,53 +313,32 @@ class _Worker:
                 pipe.close()
 
 
-def fill_part(spec: PartSpec, report: Callable[[int], None]) -> PartResult:
-    """Worker side: apply this part's decisions up to the target, in stream order."""
+def _widen(pipe: IO[bytes]) -> None:
+    """Give ``pipe`` a 1 MiB buffer where Linux allows it (fewer wake-ups of
+    the worker and the feed's writer than with the default 64 KiB)."""
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+
+
+def fill_part(
+    spec: PartSpec, feed: IO[bytes], report: Callable[[int], None]
+) -> PartResult:
+    """Worker side: apply the decisions of ``feed`` (this part's, in stream
+    order, up to the target), reporting the position reached after each frame."""
     app: Application[Any] = resolve_topic(spec.app_topic)(env=spec.env)
     store = SQLiteViewStore(spec.path, prefix=spec.prefix, pool_size=1, durable=False)
     events = dict.fromkeys(spec.names, 0)
     failed: dict[str, PoisonEventError] = {}
-    parts, part = spec.parts, spec.part
-
-    def mine(originator_id: object) -> bool:
-        return part_of(originator_id, parts) == part
-
-    reached = [0]
-
-    def read_to(position: int) -> None:
-        reached[0] = position
-        report(position)
-
     try:
         shadows = {name: store.fresh_view(name, "part") for name in spec.names}
-        stalled = time.monotonic()
         with fewer_collections():
-            # A page can end short of the target (a stream replica that is
-            # behind answered it): read on from where it ended, until the target.
-            while reached[0] < spec.target:
-                before = reached[0]
-                for batch in read_batches(
-                    app,
-                    source=spec.source,
-                    after=before,
-                    stop=spec.target,
-                    batch_size=spec.batch_size,
-                    records=True,
-                    select=mine,
-                    on_read=read_to,
-                    bulk=True,
-                ):
+            for position, notifications in read_frames(feed):
+                if notifications:
+                    batch = records_of(app.mapper, notifications, spec.source)
                     apply_to_each(shadows, batch, events, failed)
-                if reached[0] > before:
-                    stalled = time.monotonic()
-                elif time.monotonic() - stalled > STALL_S:
-                    msg = (
-                        f"reading {spec.source!r} stopped at {reached[0]}, "
-                        f"before the rebuild's target {spec.target}"
-                    )
-                    raise PartFailedError(msg)
-                else:
-                    time.sleep(0.05)
+                report(position)
         failures = {name: error.failure for name, error in failed.items()}
         return PartResult(path=spec.path, events=events, failures=failures)
     finally:
@@ -298,7 +354,7 @@ def _exit_with_parent(parent: int, path: str) -> None:
     _abandon(path)
 
 
-def _abandon(path: str) -> None:
+def _abandon(path: str) -> NoReturn:
     """Remove this worker's scratch file and end the process at once."""
     for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
         with contextlib.suppress(OSError):
@@ -308,7 +364,8 @@ def _abandon(path: str) -> None:
 
 def _main() -> None:
     parent = os.getppid()
-    spec = msgspec.json.decode(sys.stdin.buffer.read(), type=PartSpec)
+    feed = sys.stdin.buffer
+    spec = msgspec.json.decode(feed.readline(), type=PartSpec)
     threading.Thread(
         target=_exit_with_parent, args=(parent, spec.path), daemon=True
     ).start()
@@ -320,7 +377,10 @@ def _main() -> None:
         except OSError:  # the rebuild's process is gone: nobody reads on
             _abandon(spec.path)
 
-    result = fill_part(spec, lambda position: say(b"at %d\n" % position))
+    try:
+        result = fill_part(spec, feed, lambda position: say(b"at %d\n" % position))
+    except FeedEndedError:  # the rebuild's process is gone
+        _abandon(spec.path)
     say(b"done " + msgspec.json.encode(result) + b"\n")
 
 

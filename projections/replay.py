@@ -95,8 +95,6 @@ def read_batches(
     interrupt: Event | None = None,
     prefetch: bool = False,
     records: bool = False,
-    select: Callable[[Any], bool] | None = None,
-    on_read: Callable[[int], None] | None = None,
     bulk: bool = False,
 ) -> Iterator[list[tuple[Any, Tracking]]]:
     """Decoded events after ``after`` (up to ``stop``), in stream order, in batches.
@@ -105,16 +103,12 @@ def read_batches(
     instead of the domain event. With ``prefetch``, the next batch is read
     from the store and decoded by a helper thread while the caller
     processes this one: for long reads (rebuilds), the helper works while the
-    caller waits on its database. With ``select`` (called with an originator
-    id), only the notifications of the aggregates it accepts are decoded and
-    given (the others are skipped unread; the store's bulk reader skips them as
-    they arrive, before parsing their headers); ``on_read``
-    is called with the position read up to after each page. With ``bulk`` (a
+    caller waits on its database. With ``bulk`` (a
     long read: rebuilds) and a store that offers ``read_notifications`` (the
     JetStream store's reader), the pages come from that reader instead of
     ``select_notifications``, falling back to it if the reader cannot be opened.
     """
-    pages = _bulk_pages(app, after, stop, batch_size, select) if bulk else None
+    pages = _bulk_pages(app, after, stop, batch_size) if bulk else None
 
     def fetch(position: int) -> tuple[int, int, list[tuple[Any, Tracking]]]:
         notifications = (
@@ -124,23 +118,15 @@ def read_batches(
                 start=position, limit=batch_size, stop=stop, inclusive_of_start=False
             )
         )
-        chosen = (  # the bulk reader was given ``select`` and applied it
-            notifications
-            if select is None or pages is not None
-            else [n for n in notifications if select(n.originator_id)]
-        )
         decoded = (
-            records_of(app.mapper, chosen, source)
+            records_of(app.mapper, notifications, source)
             if records
-            else [(decode(app.mapper, n), Tracking(source, n.id)) for n in chosen]
+            else [
+                (decode(app.mapper, n), Tracking(source, n.id)) for n in notifications
+            ]
         )
-        # A page of the bulk reader with ``select`` says how far it read (what
-        # it skipped included); any other page ends with its last notification.
-        count = getattr(notifications, "read", 0) or len(notifications)
-        last = getattr(notifications, "read_up_to", 0) or (
-            notifications[-1].id if notifications else position
-        )
-        return count, last, decoded
+        last = notifications[-1].id if notifications else position
+        return len(notifications), last, decoded
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="views-read") if prefetch else None
     pending: Future[tuple[int, int, list[tuple[Any, Tracking]]]] | None = None
@@ -160,8 +146,6 @@ def read_batches(
                 pending = pool.submit(fetch, position)
             if batch:
                 yield batch
-            if on_read is not None:
-                on_read(position)
             if not more:
                 return
     finally:
@@ -171,19 +155,45 @@ def read_batches(
             pages.close()
 
 
+def notification_pages(
+    app: Application[Any], *, after: int, stop: int, batch_size: int
+) -> Iterator[tuple[int, Sequence[Notification]]]:
+    """The stream's notifications after ``after`` up to ``stop``, undecoded, in
+    pages, each with the position the read reached: from the store's bulk
+    reader where it has one, else page by page. The read can end short of
+    ``stop`` (a stream replica that is behind answered it)."""
+    position = after
+    pages = _bulk_pages(app, after, stop, batch_size)
+    if pages is not None:
+        try:
+            for page in pages:
+                position = getattr(page, "read_up_to", 0) or (
+                    page[-1].id if page else position
+                )
+                yield position, page
+        finally:
+            pages.close()
+        return
+    while position < stop:
+        page = app.recorder.select_notifications(
+            start=position, limit=batch_size, stop=stop, inclusive_of_start=False
+        )
+        if not page:
+            return
+        position = page[-1].id
+        yield position, page
+        if len(page) < batch_size:
+            return
+
+
 def _bulk_pages(
-    app: Application[Any],
-    after: int,
-    stop: int | None,
-    batch_size: int,
-    select: Callable[[Any], bool] | None = None,
+    app: Application[Any], after: int, stop: int | None, batch_size: int
 ) -> Generator[Sequence[Notification], None, None] | None:
     reader = getattr(app.recorder, "read_notifications", None)
     if reader is None:
         return None
-    chosen = {} if select is None else {"select": select}
     pages: Generator[Sequence[Notification], None, None] = reader(
-        start=after + 1, stop=stop, page=batch_size, **chosen
+        start=after + 1, stop=stop, page=batch_size
     )
     try:
         first = next(pages, None)

@@ -6,8 +6,11 @@ the workers are real processes (``python -m projections.parallel``).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +23,7 @@ import msgspec
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from projections import ViewStore, parallel, rebuild_views, view_names
+from projections import ViewStore, parallel, part_feed, rebuild_views, view_names
 from projections.errors import PoisonEventError
 from projections.parallel import (
     PartFailedError,
@@ -29,6 +32,8 @@ from projections.parallel import (
     fill_part,
     part_of,
 )
+from projections.replay import records_of
+from projections.stores import SQLiteViewStore
 from session_log.application import SessionLog
 from session_log.demo import DEMO_PROJECT, load_demo
 
@@ -179,7 +184,7 @@ def test_a_poison_event_keeps_the_live_views(nats_url: str, store: ViewStore) ->
 
 class ShortPagesLog(SessionLog):
     """Reads answered as a stream replica that is behind would answer them: every
-    other read gives nothing, the others three positions at most (both the
+    other read gives nothing, the others 30 positions at most (both the
     page-by-page reads and the store's bulk reader)."""
 
     def __init__(self, env: Any = None) -> None:
@@ -191,14 +196,13 @@ class ShortPagesLog(SessionLog):
         def short(*args: Any, **kwargs: Any) -> Any:
             if next(calls) % 2:
                 return []
-            return select(*args, **kwargs)[:3]
+            return select(*args, **kwargs)[:30]
 
         def short_pages(start: int = 1, stop: int | None = None, **kwargs: Any) -> Any:
-            # As a replica holding three positions more would answer (with
-            # ``select``, a page tells how far it read, skipped events included).
+            # As a replica holding 30 positions more would answer.
             if next(calls) % 2:
                 return
-            held = start + 2 if stop is None else min(stop, start + 2)
+            held = start + 29 if stop is None else min(stop, start + 29)
             for page in read(start=start, stop=held, **kwargs):
                 yield page
                 return
@@ -241,29 +245,97 @@ def spec_for(app: SessionLog, topic: str, path: str, part: int) -> PartSpec:
     )
 
 
-def test_a_worker_reads_on_to_the_target_through_short_pages(
+def reading(history: SessionLog, cls: type[SessionLog]) -> SessionLog:
+    """``history``'s stream through an application of class ``cls``."""
+    return cls(env={str(k): str(v) for k, v in history.env.items()})
+
+
+def test_the_rebuild_reads_on_to_the_target_through_short_pages(
     history: SessionLog, tmp_path: Path
 ) -> None:
-    topic = f"{__name__}:ShortPagesLog"
-    notifications = history.recorder.select_notifications(1, 60)
-    for part in (0, 1):
-        seen: list[int] = []
-        spec = spec_for(history, topic, str(tmp_path / f"p{part}.db"), part)
-        result = fill_part(spec, seen.append)
-        mine = [n for n in notifications if part_of(n.originator_id, 2) == part]
-        assert result.events == {"timeline": len(mine)}
-        assert seen[-1] == 60
+    # The first 900 positions hold events of the three projects (saves of 300
+    # in turn), which go to more than one of three workers.
+    notifications = history.recorder.select_notifications(1, 900)
+    app = reading(history, ShortPagesLog)
+    seen: list[tuple[int, int]] = []
+    try:
+        results = parallel.fill_parts(
+            app,
+            ["timeline"],
+            source=app.name,
+            target=900,
+            folder=str(tmp_path),
+            workers=3,
+            progress=lambda at, target: seen.append((at, target)),
+        )
+    finally:
+        app.close()
+    counts = [
+        len([n for n in notifications if part_of(n.originator_id, 3) == part])
+        for part in range(3)
+    ]
+    assert len([c for c in counts if c]) > 1
+    assert [r.events for r in results] == [{"timeline": c} for c in counts]
+    assert seen[-1] == (900, 900)
 
 
-def test_a_worker_that_cannot_reach_the_target_fails(
+def test_a_rebuild_whose_stream_stops_short_of_the_target_fails(
     history: SessionLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel, "STALL_S", 0.3)
-    spec = spec_for(history, f"{__name__}:StuckLog", str(tmp_path / "p.db"), 0)
-    with pytest.raises(
-        PartFailedError, match="stopped at 10, before the rebuild's target 60"
-    ):
-        fill_part(spec, lambda _position: None)
+    app = reading(history, StuckLog)
+    try:
+        with pytest.raises(
+            PartFailedError, match="stopped at 10, before the rebuild's target 60"
+        ):
+            parallel.fill_parts(
+                app,
+                ["timeline"],
+                source=app.name,
+                target=60,
+                folder=str(tmp_path),
+                workers=2,
+            )
+    finally:
+        app.close()
+    assert not list(tmp_path.iterdir())  # the workers were stopped: no files
+
+
+def test_a_worker_applies_its_feed_to_the_end_frame(
+    history: SessionLog, tmp_path: Path
+) -> None:
+    # Positions 1-60 are the demo project's (the others start at 301); a frame
+    # may hold none of the worker's events and still move its position on.
+    mine = list(history.recorder.select_notifications(1, 60))
+    feed = io.BytesIO(
+        part_feed.frame(20, [n for n in mine if n.id <= 20])
+        + part_feed.frame(40, [])
+        + part_feed.frame(60, [n for n in mine if n.id > 20])
+        + part_feed.END
+    )
+    seen: list[int] = []
+    path = tmp_path / "p.db"
+    spec = spec_for(history, f"{__name__}:SessionLog", str(path), 1)
+    result = fill_part(spec, feed, seen.append)
+    assert seen == [20, 40, 60]
+    assert result.events == {"timeline": 60}
+    # The same events applied in one batch, in this process.
+    reference = SQLiteViewStore(str(tmp_path / "ref.db"), durable=False)
+    try:
+        view = reference.fresh_view("timeline", "part")
+        view.apply_events(records_of(history.mapper, mine, history.name))
+    finally:
+        reference.close()
+    stored = []
+    for file in (path, tmp_path / "ref.db"):
+        with contextlib.closing(sqlite3.connect(file)) as db:
+            stored.append(
+                db.execute(
+                    "SELECT * FROM timeline__part_entries ORDER BY position"
+                ).fetchall()
+            )
+    assert len(stored[0]) > 30
+    assert stored[0] == stored[1]
 
 
 def test_workers_end_when_the_rebuild_process_is_killed(

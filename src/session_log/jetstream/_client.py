@@ -512,8 +512,8 @@ class NATSBridge:
         waiting for more than it holds now.
 
         With ``keep``, a message whose subject (bytes) it refuses is counted and
-        skipped before its headers and payload are parsed (a rebuild worker
-        reads the whole stream and applies only its own projects' events).
+        skipped before its headers and payload are parsed (a reader that wants
+        only some aggregates' events: ``read_notifications(select=...)``).
         """
         nc = self._require_connected()
         if not isinstance(nc, _Client):
