@@ -301,6 +301,31 @@ def test_a_rebuild_whose_stream_stops_short_of_the_target_fails(
     assert not list(tmp_path.iterdir())  # the workers were stopped: no files
 
 
+def test_a_failing_worker_fails_the_rebuild_with_its_error(
+    history: SessionLog, tmp_path: Path
+) -> None:
+    # The workers cannot open their scratch files: they fail at once, while
+    # the rebuild's process still has the stream to feed them (its writes to
+    # their pipes fail and are dropped). It raises the worker's error.
+    folder = tmp_path / "no such folder"
+    head = history.recorder.max_notification_id()
+    started = time.monotonic()
+    with pytest.raises(
+        PartFailedError, match=r"(?s)rebuild worker \d of 2 failed: .*unable to open"
+    ):
+        parallel.fill_parts(
+            history,
+            ["timeline"],
+            source=history.name,
+            target=head,
+            folder=str(folder),
+            workers=2,
+            batch_size=10,
+        )
+    assert time.monotonic() - started < 60
+    assert not folder.exists()
+
+
 def test_a_worker_applies_its_feed_to_the_end_frame(
     history: SessionLog, tmp_path: Path
 ) -> None:
