@@ -58,7 +58,8 @@ ORPHAN_CHECK_S = 0.5
 STALL_S = 30.0
 """A rebuild whose reading makes no progress towards the target for this long
 fails (the stream holds the target: it was its last position when the rebuild
-started)."""
+started), and so does one with a worker that applies nothing of what it was
+fed for this long (a frame takes a second at most)."""
 
 ROUTES_MAX = 100_000
 """Aggregates whose worker the reader remembers (an aggregate's events are many;
@@ -168,7 +169,13 @@ def fill_parts(
 
     try:
         _feed(
-            app, feeds, source=source, target=target, batch_size=batch_size, check=check
+            app,
+            workers_,
+            feeds,
+            source=source,
+            target=target,
+            batch_size=batch_size,
+            check=check,
         )
         while any(w.running() for w in workers_):
             check()
@@ -185,6 +192,7 @@ def fill_parts(
 
 def _feed(
     app: Application[Any],
+    workers: list[_Worker],
     feeds: list[PartFeed],
     *,
     source: str,
@@ -214,8 +222,9 @@ def _feed(
                             routes.clear()
                         part = routes[originator_id] = part_of(originator_id, parts)
                     split[part].append(notification)
-                for feed, mine in zip(feeds, split, strict=True):
+                for worker, feed, mine in zip(workers, feeds, split, strict=True):
                     feed.put(feed_frame(reached, mine), check)
+                    worker.fed = reached
                 position = reached
                 check()
             if position > before:
@@ -239,6 +248,11 @@ class _Worker:
     def __init__(self, spec: PartSpec, env: dict[str, str]) -> None:
         self.spec = spec
         self.position = 0
+        """The position the worker has applied up to (it says so per frame)."""
+        self.fed = 0
+        """The position the worker has been fed up to (its frames queued)."""
+        self._seen = 0
+        self._moved = time.monotonic()
         self._result: PartResult | None = None
         self._errors: list[str] = []
         self.process = subprocess.Popen(
@@ -279,6 +293,8 @@ class _Worker:
         return self.process.poll() is None
 
     def check(self) -> None:
+        """Raise :class:`PartFailedError` if the worker failed, or has applied
+        nothing of what it was fed for :data:`STALL_S` (hung)."""
         code = self.process.poll()
         if code is not None and code != 0:
             for reader in self._readers:
@@ -286,6 +302,16 @@ class _Worker:
             detail = "".join(self._errors).strip() or f"exit status {code}"
             msg = (
                 f"rebuild worker {self.spec.part} of {self.spec.parts} failed: {detail}"
+            )
+            raise PartFailedError(msg)
+        now = time.monotonic()
+        if self.position != self._seen:
+            self._seen, self._moved = self.position, now
+        elif self.position < self.fed and now - self._moved > STALL_S:
+            msg = (
+                f"rebuild worker {self.spec.part} of {self.spec.parts} applied "
+                f"nothing for {STALL_S:g} s (at {self.position}, fed up to "
+                f"{self.fed})"
             )
             raise PartFailedError(msg)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -298,7 +300,6 @@ def test_a_rebuild_whose_stream_stops_short_of_the_target_fails(
             )
     finally:
         app.close()
-    assert not list(tmp_path.iterdir())  # the workers were stopped: no files
 
 
 def test_a_failing_worker_fails_the_rebuild_with_its_error(
@@ -324,6 +325,40 @@ def test_a_failing_worker_fails_the_rebuild_with_its_error(
         )
     assert time.monotonic() - started < 60
     assert not folder.exists()
+
+
+def test_a_hung_worker_fails_the_rebuild(
+    history: SessionLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker stopped (SIGSTOP) as the feed starts: the others go on, its pipe
+    # fills, and the rebuild fails naming it instead of waiting for ever.
+    monkeypatch.setattr(parallel, "STALL_S", 2.0)
+    started: list[parallel._Worker] = []
+    original = parallel._Worker.__init__
+
+    def start(worker: parallel._Worker, *args: Any, **kwargs: Any) -> None:
+        original(worker, *args, **kwargs)
+        if worker.spec.part == 1:
+            os.kill(worker.process.pid, signal.SIGSTOP)
+        started.append(worker)
+
+    monkeypatch.setattr(parallel._Worker, "__init__", start)
+    head = history.recorder.max_notification_id()
+    with pytest.raises(
+        PartFailedError,
+        match=r"rebuild worker 1 of 3 applied nothing for 2 s \(at 0, fed up to \d+\)",
+    ):
+        parallel.fill_parts(
+            history,
+            ["timeline"],
+            source=history.name,
+            target=head,
+            folder=str(tmp_path),
+            workers=3,
+            batch_size=50,
+        )
+    # Every worker was ended (the stopped one killed): none is left running.
+    assert [w.process.poll() is not None for w in started] == [True] * 3
 
 
 def test_a_worker_applies_its_feed_to_the_end_frame(
