@@ -252,6 +252,21 @@ def reading(history: SessionLog, cls: type[SessionLog]) -> SessionLog:
     return cls(env={str(k): str(v) for k, v in history.env.items()})
 
 
+def fill_timeline(
+    app: SessionLog, *, target: int, folder: Path, workers: int, **options: Any
+) -> list[parallel.PartResult]:
+    """The timeline's parts of ``app``'s stream up to ``target``, by workers."""
+    return parallel.fill_parts(
+        app,
+        ["timeline"],
+        source=app.name,
+        target=target,
+        folder=str(folder),
+        workers=workers,
+        **options,
+    )
+
+
 def test_the_rebuild_reads_on_to_the_target_through_short_pages(
     history: SessionLog, tmp_path: Path
 ) -> None:
@@ -261,12 +276,10 @@ def test_the_rebuild_reads_on_to_the_target_through_short_pages(
     app = reading(history, ShortPagesLog)
     seen: list[tuple[int, int]] = []
     try:
-        results = parallel.fill_parts(
+        results = fill_timeline(
             app,
-            ["timeline"],
-            source=app.name,
             target=900,
-            folder=str(tmp_path),
+            folder=tmp_path,
             workers=3,
             progress=lambda at, target: seen.append((at, target)),
         )
@@ -290,14 +303,7 @@ def test_a_rebuild_whose_stream_stops_short_of_the_target_fails(
         with pytest.raises(
             PartFailedError, match="stopped at 10, before the rebuild's target 60"
         ):
-            parallel.fill_parts(
-                app,
-                ["timeline"],
-                source=app.name,
-                target=60,
-                folder=str(tmp_path),
-                workers=2,
-            )
+            fill_timeline(app, target=60, folder=tmp_path, workers=2)
     finally:
         app.close()
 
@@ -314,15 +320,7 @@ def test_a_failing_worker_fails_the_rebuild_with_its_error(
     with pytest.raises(
         PartFailedError, match=r"(?s)rebuild worker \d of 2 failed: .*unable to open"
     ):
-        parallel.fill_parts(
-            history,
-            ["timeline"],
-            source=history.name,
-            target=head,
-            folder=str(folder),
-            workers=2,
-            batch_size=10,
-        )
+        fill_timeline(history, target=head, folder=folder, workers=2, batch_size=10)
     assert time.monotonic() - started < 60
     assert not folder.exists()
 
@@ -348,15 +346,7 @@ def test_a_hung_worker_fails_the_rebuild(
         PartFailedError,
         match=r"rebuild worker 1 of 3 applied nothing for 2 s \(at 0, fed up to \d+\)",
     ):
-        parallel.fill_parts(
-            history,
-            ["timeline"],
-            source=history.name,
-            target=head,
-            folder=str(tmp_path),
-            workers=3,
-            batch_size=50,
-        )
+        fill_timeline(history, target=head, folder=tmp_path, workers=3, batch_size=50)
     # Every worker was ended (the stopped one killed): none is left running.
     assert [w.process.poll() is not None for w in started] == [True] * 3
 
