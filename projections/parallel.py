@@ -105,15 +105,15 @@ class PartSpec(msgspec.Struct, frozen=True, kw_only=True):
     """What a worker is asked to do (sent as JSON on its standard input)."""
 
     app_topic: str
+    """The application's class, constructed again for its mapper."""
     env: dict[str, str]
     names: list[str]
     source: str
-    target: int
     path: str
+    """The worker's scratch SQLite file."""
     part: int
     parts: int
     prefix: str
-    batch_size: int
 
 
 class PartFailedError(ProjectionError):
@@ -136,7 +136,8 @@ def fill_parts(
 
     Returns one result per worker (its scratch SQLite file holds shadows named
     as :meth:`~projections.stores.ViewStore.fresh_view` ``(name, "part")``).
-    Raises :class:`PartFailedError` if a worker fails (the others are stopped).
+    Raises :class:`PartFailedError` if a worker fails or hangs, or reading the
+    stream stalls short of ``target`` (the workers are stopped).
     """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     specs = [
@@ -145,12 +146,10 @@ def fill_parts(
             env={str(k): str(v) for k, v in app.env.items()},
             names=names,
             source=source,
-            target=target,
             path=os.path.join(folder, f"part-{part}.db"),
             part=part,
             parts=workers,
             prefix=prefix,
-            batch_size=batch_size,
         )
         for part in range(workers)
     ]

@@ -238,12 +238,10 @@ def spec_for(app: SessionLog, topic: str, path: str, part: int) -> PartSpec:
         env={str(k): str(v) for k, v in app.env.items()},
         names=["timeline"],
         source=app.name,
-        target=60,
         path=path,
         part=part,
         parts=2,
         prefix="",
-        batch_size=1000,
     )
 
 
