@@ -122,18 +122,14 @@ class PartFeed:
 
     def put(self, data: bytes, check: Callable[[], None]) -> None:
         """Queue ``data``, calling ``check`` (which raises when a worker has
-        failed) every :data:`WAIT_S` while the queue is full."""
-        while True:
-            try:
-                self._queue.put(data, timeout=WAIT_S)
-                return
-            except queue.Full:
-                check()
+        failed or hangs) every :data:`WAIT_S` while the queue is full."""
+        self._enqueue(data, check)
 
     def close(self, check: Callable[[], None]) -> None:
-        """Write what is queued, then close the worker's input."""
-        self.put(END, check)
-        self._queue.put(None)  # the writer takes END first: room for this
+        """Write what is queued and the end frame, then close the worker's
+        input; ``check`` is called while waiting, as by :meth:`put`."""
+        self._enqueue(END, check)
+        self._enqueue(None, check)
         while self._thread.is_alive():
             self._thread.join(WAIT_S)
             check()
@@ -147,6 +143,14 @@ class PartFeed:
             except queue.Empty:
                 break
         self._queue.put(None)
+
+    def _enqueue(self, item: bytes | None, check: Callable[[], None]) -> None:
+        while True:
+            try:
+                self._queue.put(item, timeout=WAIT_S)
+                return
+            except queue.Full:
+                check()
 
     def _write(self) -> None:
         while True:

@@ -89,3 +89,37 @@ def test_a_full_feed_checks_the_workers_while_it_waits() -> None:
         feed.abandon()
         sleeper.wait()
     assert len(checks) == 2
+
+
+def test_closing_a_feed_checks_the_workers_while_it_waits() -> None:
+    # The worker reads nothing: the writer is stuck on a frame bigger than
+    # the pipe holds, the end frame waits in the queue, and closing the feed
+    # must go on checking the workers instead of waiting for room for ever.
+    sleeper = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)"], stdin=subprocess.PIPE
+    )
+    assert sleeper.stdin is not None
+    feed = PartFeed(sleeper.stdin, depth=1)
+    big = Notification(
+        id=1,
+        originator_id="p.take.t",
+        originator_version=1,
+        topic="x:Y",
+        state=b"x" * 300_000,
+    )
+    checks = []
+
+    def check() -> None:
+        checks.append(1)
+        if len(checks) >= 2:
+            raise RuntimeError("a worker hangs")
+
+    try:
+        feed.put(frame(1, [big]), check)
+        with pytest.raises(RuntimeError, match="a worker hangs"):
+            feed.close(check)
+    finally:
+        sleeper.kill()
+        feed.abandon()
+        sleeper.wait()
+    assert len(checks) == 2
