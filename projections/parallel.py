@@ -58,8 +58,15 @@ ORPHAN_CHECK_S = 0.5
 STALL_S = 30.0
 """A rebuild whose reading makes no progress towards the target for this long
 fails (the stream holds the target: it was its last position when the rebuild
-started), and so does one with a worker that applies nothing of what it was
-fed for this long (a frame takes a second at most)."""
+started)."""
+
+WORKER_STALL_S = 30.0
+"""A rebuild with a worker that applies nothing of what it was fed for this
+long fails (a frame takes a second at most)."""
+
+WORKER_START_S = 120.0
+"""The same for a worker that has not yet said it is ready (its imports, the
+application and its scratch file take a second or two)."""
 
 ROUTES_MAX = 100_000
 """Aggregates whose worker the reader remembers (an aggregate's events are many;
@@ -250,6 +257,8 @@ class _Worker:
         """The position the worker has applied up to (it says so per frame)."""
         self.fed = 0
         """The position the worker has been fed up to (its frames queued)."""
+        self.reports = 0
+        """How many times the worker has said where it is (first: ready, at 0)."""
         self._seen = 0
         self._moved = time.monotonic()
         self._result: PartResult | None = None
@@ -280,6 +289,7 @@ class _Worker:
             kind, _, body = line.partition(b" ")
             if kind == b"at":
                 self.position = int(body)
+                self.reports += 1
             elif kind == b"done":
                 self._result = msgspec.json.decode(body, type=PartResult)
 
@@ -304,13 +314,15 @@ class _Worker:
             )
             raise PartFailedError(msg)
         now = time.monotonic()
-        if self.position != self._seen:
-            self._seen, self._moved = self.position, now
-        elif self.position < self.fed and now - self._moved > STALL_S:
+        if self.reports != self._seen:
+            self._seen, self._moved = self.reports, now
+            return
+        limit = WORKER_STALL_S if self.reports else WORKER_START_S
+        if self.position < self.fed and now - self._moved > limit:
+            doing = "applied nothing" if self.reports else "did not start"
             msg = (
-                f"rebuild worker {self.spec.part} of {self.spec.parts} applied "
-                f"nothing for {STALL_S:g} s (at {self.position}, fed up to "
-                f"{self.fed})"
+                f"rebuild worker {self.spec.part} of {self.spec.parts} {doing} "
+                f"for {limit:g} s (at {self.position}, fed up to {self.fed})"
             )
             raise PartFailedError(msg)
 
@@ -351,13 +363,15 @@ def fill_part(
     spec: PartSpec, feed: IO[bytes], report: Callable[[int], None]
 ) -> PartResult:
     """Worker side: apply the decisions of ``feed`` (this part's, in stream
-    order, up to the target), reporting the position reached after each frame."""
+    order, up to the target), reporting position 0 once ready, then the
+    position reached after each frame."""
     app: Application[Any] = resolve_topic(spec.app_topic)(env=spec.env)
     store = SQLiteViewStore(spec.path, prefix=spec.prefix, pool_size=1, durable=False)
     events = dict.fromkeys(spec.names, 0)
     failed: dict[str, PoisonEventError] = {}
     try:
         shadows = {name: store.fresh_view(name, "part") for name in spec.names}
+        report(0)  # ready
         with fewer_collections():
             for position, notifications in read_frames(feed):
                 if notifications:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
-import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -323,30 +321,52 @@ def test_a_failing_worker_fails_the_rebuild_with_its_error(
     assert not folder.exists()
 
 
+class HangingLog(SessionLog):
+    """A log whose mapper never returns from decoding position 100 (in the
+    worker that applies it)."""
+
+    def __init__(self, env: Any = None) -> None:
+        super().__init__(env=env)
+        mapper: Any = self.mapper
+        parts = mapper.event_parts
+
+        def hang(notification: Any) -> Any:
+            if notification.id == 100:
+                time.sleep(600)
+            return parts(notification)
+
+        mapper.event_parts = hang
+
+
 def test_a_hung_worker_fails_the_rebuild(
     history: SessionLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A worker stopped (SIGSTOP) as the feed starts: the others go on, its pipe
-    # fills, and the rebuild fails naming it instead of waiting for ever.
-    monkeypatch.setattr(parallel, "STALL_S", 2.0)
+    # The worker that applies position 100 (the demo project's) hangs there:
+    # the others go on, its pipe fills, and the rebuild fails naming it
+    # instead of waiting for ever; every worker is ended (the hung one killed).
+    monkeypatch.setattr(parallel, "WORKER_STALL_S", 2.0)
     started: list[parallel._Worker] = []
     original = parallel._Worker.__init__
 
     def start(worker: parallel._Worker, *args: Any, **kwargs: Any) -> None:
         original(worker, *args, **kwargs)
-        if worker.spec.part == 1:
-            os.kill(worker.process.pid, signal.SIGSTOP)
         started.append(worker)
 
     monkeypatch.setattr(parallel._Worker, "__init__", start)
+    hung = part_of(f"{DEMO_PROJECT}.x.y", 3)
+    app = reading(history, HangingLog)
     head = history.recorder.max_notification_id()
-    with pytest.raises(
-        PartFailedError,
-        match=r"rebuild worker 1 of 3 applied nothing for 2 s \(at 0, fed up to \d+\)",
-    ):
-        fill_timeline(history, target=head, folder=tmp_path, workers=3, batch_size=50)
-    # Every worker was ended (the stopped one killed): none is left running.
+    try:
+        with pytest.raises(
+            PartFailedError,
+            match=rf"rebuild worker {hung} of 3 applied nothing for 2 s "
+            r"\(at \d+, fed up to \d+\)",
+        ):
+            fill_timeline(app, target=head, folder=tmp_path, workers=3, batch_size=50)
+    finally:
+        app.close()
     assert [w.process.poll() is not None for w in started] == [True] * 3
+    assert started[hung].position < 100
 
 
 def test_a_worker_applies_its_feed_to_the_end_frame(
@@ -365,7 +385,7 @@ def test_a_worker_applies_its_feed_to_the_end_frame(
     path = tmp_path / "p.db"
     spec = spec_for(history, f"{__name__}:SessionLog", str(path), 1)
     result = fill_part(spec, feed, seen.append)
-    assert seen == [20, 40, 60]
+    assert seen == [0, 20, 40, 60]  # ready, then each frame
     assert result.events == {"timeline": 60}
     # The same events applied in one batch, in this process.
     reference = SQLiteViewStore(str(tmp_path / "ref.db"), durable=False)
