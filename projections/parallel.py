@@ -161,7 +161,6 @@ def fill_parts(
         for part in range(workers)
     ]
     workers_ = [_Worker(spec, env) for spec in specs]
-    feeds = [PartFeed(worker.stdin) for worker in workers_]
     reported = [0.0]
 
     def check() -> None:
@@ -177,7 +176,6 @@ def fill_parts(
         _feed(
             app,
             workers_,
-            feeds,
             source=source,
             target=target,
             batch_size=batch_size,
@@ -192,14 +190,13 @@ def fill_parts(
             progress(target, target)
         return [worker.result() for worker in workers_]
     finally:
-        for worker, feed in zip(workers_, feeds, strict=True):
-            worker.stop(feed)
+        for worker in workers_:
+            worker.stop()
 
 
 def _feed(
     app: Application[Any],
     workers: list[_Worker],
-    feeds: list[PartFeed],
     *,
     source: str,
     target: int,
@@ -209,7 +206,7 @@ def _feed(
     """Read the stream up to ``target`` and write each worker its part, then
     the end of its feed. A page can end short of the target (a stream replica
     that is behind answered it): read on from where it ended, until the target."""
-    parts = len(feeds)
+    parts = len(workers)
     routes: dict[object, int] = {}
     position = 0
     stalled = time.monotonic()
@@ -219,7 +216,7 @@ def _feed(
             for reached, page in notification_pages(
                 app, after=position, stop=target, batch_size=batch_size
             ):
-                split: list[list[Any]] = [[] for _ in feeds]
+                split: list[list[Any]] = [[] for _ in workers]
                 for notification in page:
                     originator_id = notification.originator_id
                     part = routes.get(originator_id)
@@ -228,9 +225,8 @@ def _feed(
                             routes.clear()
                         part = routes[originator_id] = part_of(originator_id, parts)
                     split[part].append(notification)
-                for worker, feed, mine in zip(workers, feeds, split, strict=True):
-                    feed.put(feed_frame(reached, mine), check)
-                    worker.fed = reached
+                for worker, mine in zip(workers, split, strict=True):
+                    worker.send(reached, mine, check)
                 position = reached
                 check()
             if position > before:
@@ -244,8 +240,8 @@ def _feed(
             else:
                 check()
                 time.sleep(0.05)
-    for feed in feeds:
-        feed.close(check)
+    for worker in workers:
+        worker.feed.close(check)
 
 
 class _Worker:
@@ -256,7 +252,8 @@ class _Worker:
         self.position = 0
         """The position the worker has applied up to (it says so per frame)."""
         self.fed = 0
-        """The position the worker has been fed up to (its frames queued)."""
+        """The position the worker has been fed up to (its frames queued,
+        :meth:`send`)."""
         self.reports = 0
         """How many times the worker has said where it is (first: ready, at 0)."""
         self._seen = 0
@@ -270,12 +267,13 @@ class _Worker:
             stderr=subprocess.PIPE,
             env=env,
         )
-        assert self.process.stdin is not None
-        self.stdin: IO[bytes] = self.process.stdin
-        """The worker's feed (:class:`~projections.part_feed.PartFeed` writes it)."""
-        _widen(self.stdin)
-        self.stdin.write(msgspec.json.encode(spec) + b"\n")
-        self.stdin.flush()
+        stdin = self.process.stdin
+        assert stdin is not None
+        _widen(stdin)
+        stdin.write(msgspec.json.encode(spec) + b"\n")
+        stdin.flush()
+        self.feed = PartFeed(stdin)
+        """What the worker is fed after its task (the rest of its input)."""
         self._readers = [
             threading.Thread(target=self._read_out, daemon=True),
             threading.Thread(target=self._read_err, daemon=True),
@@ -326,6 +324,14 @@ class _Worker:
             )
             raise PartFailedError(msg)
 
+    def send(
+        self, position: int, notifications: list[Any], check: Callable[[], None]
+    ) -> None:
+        """Feed the worker ``notifications``, the read having reached
+        ``position`` (``check`` is called while the feed is full)."""
+        self.feed.put(feed_frame(position, notifications), check)
+        self.fed = position
+
     def result(self) -> PartResult:
         self.process.wait()
         for reader in self._readers:
@@ -335,13 +341,12 @@ class _Worker:
             raise PartFailedError(msg)
         return self._result
 
-    def stop(self, feed: PartFeed | None = None) -> None:
-        """Kill the process if it still runs (dropping what ``feed`` still
-        holds for it); close its pipes."""
+    def stop(self) -> None:
+        """Kill the process if it still runs (dropping what its feed still
+        holds); close its pipes."""
         if self.process.poll() is None:
             self.process.kill()
-        if feed is not None:
-            feed.abandon()
+        self.feed.abandon()
         self.process.wait()
         for reader in self._readers:
             reader.join(5)

@@ -108,62 +108,53 @@ def read_batches(
     JetStream store's reader), the pages come from that reader instead of
     ``select_notifications``, falling back to it if the reader cannot be opened.
     """
-    pages = _bulk_pages(app, after, stop, batch_size) if bulk else None
+    pages = notification_pages(
+        app, after=after, stop=stop, batch_size=batch_size, bulk=bulk
+    )
 
-    def fetch(position: int) -> tuple[int, int, list[tuple[Any, Tracking]]]:
-        notifications = (
-            next(pages, [])
-            if pages is not None
-            else app.recorder.select_notifications(
-                start=position, limit=batch_size, stop=stop, inclusive_of_start=False
-            )
-        )
-        decoded = (
-            records_of(app.mapper, notifications, source)
-            if records
-            else [
-                (decode(app.mapper, n), Tracking(source, n.id)) for n in notifications
-            ]
-        )
-        last = notifications[-1].id if notifications else position
-        return len(notifications), last, decoded
+    def fetch() -> list[tuple[Any, Tracking]] | None:
+        """The next page, decoded (``None`` at the end)."""
+        found = next(pages, None)
+        if found is None:
+            return None
+        notifications = found[1]
+        if records:
+            return records_of(app.mapper, notifications, source)
+        return [(decode(app.mapper, n), Tracking(source, n.id)) for n in notifications]
 
     pool = ThreadPoolExecutor(1, thread_name_prefix="views-read") if prefetch else None
-    pending: Future[tuple[int, int, list[tuple[Any, Tracking]]]] | None = None
-    position = after
+    pending: Future[list[tuple[Any, Tracking]] | None] | None = None
     try:
         while interrupt is None or not interrupt.is_set():
-            if stop is not None and position >= stop:
-                return
-            count, position, batch = (
-                pending.result() if pending is not None else fetch(position)
-            )
+            batch = pending.result() if pending is not None else fetch()
             pending = None
-            if not count:
+            if batch is None:
                 return
-            more = count >= batch_size
-            if pool is not None and more and (stop is None or position < stop):
-                pending = pool.submit(fetch, position)
+            if pool is not None:
+                pending = pool.submit(fetch)
             if batch:
                 yield batch
-            if not more:
-                return
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        if pages is not None:
-            pages.close()
+        pages.close()
 
 
 def notification_pages(
-    app: Application[Any], *, after: int, stop: int, batch_size: int
-) -> Iterator[tuple[int, Sequence[Notification]]]:
-    """The stream's notifications after ``after`` up to ``stop``, undecoded, in
-    pages, each with the position the read reached: from the store's bulk
-    reader where it has one, else page by page. The read can end short of
-    ``stop`` (a stream replica that is behind answered it)."""
+    app: Application[Any],
+    *,
+    after: int,
+    stop: int | None = None,
+    batch_size: int,
+    bulk: bool = True,
+) -> Generator[tuple[int, Sequence[Notification]], None, None]:
+    """The stream's notifications after ``after`` (up to ``stop``), undecoded,
+    in pages, each with the position the read reached: with ``bulk``, from the
+    store's bulk reader where it has one, else page by page
+    (``select_notifications``). The read can end short of ``stop`` (a stream
+    replica that is behind answered it)."""
     position = after
-    pages = _bulk_pages(app, after, stop, batch_size)
+    pages = _bulk_pages(app, after, stop, batch_size) if bulk else None
     if pages is not None:
         try:
             for page in pages:
@@ -174,7 +165,7 @@ def notification_pages(
         finally:
             pages.close()
         return
-    while position < stop:
+    while stop is None or position < stop:
         page = app.recorder.select_notifications(
             start=position, limit=batch_size, stop=stop, inclusive_of_start=False
         )

@@ -59,6 +59,12 @@ PERSON_FIELDS = frozenset(
 """Payload field names whose plain-string values are party ids."""
 
 
+def full_id(project: str, kind: str, value: str) -> str:
+    """The aggregate id ``value`` names: a local id (``rui``) is made
+    ``<project>.<kind>.rui``; an aggregate id is taken as it is."""
+    return value if "." in value else f"{project}.{kind}.{value}"
+
+
 def subject_kind(aggregate_kind: str) -> str:
     return "person" if aggregate_kind in PERSON_KINDS else aggregate_kind
 

@@ -40,6 +40,7 @@ from projections.views.cost_ledger import CostLedgerReads
 from projections.views.credits import CreditsReads
 from projections.views.decision_log import DecisionLogReads
 from projections.views.progress import ProgressReads
+from projections.views.subjects import full_id
 from projections.views.timeline import TimelineReads
 from session_log import commands as cmd
 from session_log.api import schemas as s
@@ -317,7 +318,7 @@ def _known(
     timeline knows none of that kind it cannot tell, and lets it through."""
     if value is None:
         return None
-    full = value if "." in value else f"{project}.{kind}.{value}"
+    full = full_id(project, kind, value)
     with _state(request).view("timeline", AsOf()) as view:
         assert isinstance(view, TimelineReads)
         others = view.others_than(project, kind, full)

@@ -13,6 +13,7 @@ from projections.views.cost_ledger import CostLedgerReads
 from projections.views.credits import CreditsReads
 from projections.views.decision_log import DecisionLogReads
 from projections.views.progress import ProgressReads
+from projections.views.subjects import full_id
 from projections.views.timeline import TimelineReads
 from session_log.cli.base import (
     EXIT_NOT_FOUND,
@@ -49,12 +50,6 @@ def period_options(function: Any) -> Any:
     return click.option(
         "--since", callback=_moment, help="Occurred at or after (ISO date/time)."
     )(function)
-
-
-def _full(project: str, kind: str, value: str | None) -> str | None:
-    if value is None or "." in value:
-        return value
-    return f"{project}.{kind}.{value}"
 
 
 def _caption(as_of: AsOf, extra: str = "") -> str | None:
@@ -368,7 +363,9 @@ def register(cli: click.Group) -> None:
             lines = view.lines(project)
             totals = view.summary(project)
             accounts = view.accounts(project)
-            entries = view.entries(line_id=_full(project, "line", line)) if line else []
+            entries = (
+                view.entries(line_id=full_id(project, "line", line)) if line else []
+            )
         if as_json:
             _json(
                 {
@@ -660,9 +657,9 @@ def _known(
     refused (exit 6, with those there are) unless some decision of the project
     carries it. A timeline without any of the project's subjects of that kind
     (not kept where this runs) cannot tell."""
-    full = _full(project, kind, value)
-    if full is None:
+    if value is None:
         return None
+    full = full_id(project, kind, value)
     view = rt.catch_up().view("timeline")
     assert isinstance(view, TimelineReads)
     known = view.others_than(project, kind, full)
