@@ -3,13 +3,18 @@ a comp holding another recording's take, and long id lists in chunks."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from eventsourcing.persistence import Notification, StoredEvent
+
+from projections.replay import records_of
 from projections.sql_view import Db
 from projections.stores import ViewStore
 from projections.views import batch_reads
 from projections.views.credits.recompute import Facts, derive
 from projections.views.credits.tables import _json as J
+from session_log.application import SessionLog
 
 TAKES = ("take_id", "project", "session_id", "recording_id", "part")
 TAKES += ("performer_ids_json", "event_id")
@@ -116,3 +121,57 @@ def test_a_comp_of_another_recordings_take_reads_its_session(
         "e-g2",
     ]
     assert not any(party == "cid" for party, _, _ in credits)
+
+
+ASSERTION_KINDS = {
+    "CreditAsserted",
+    "CreditConfirmed",
+    "CreditDisputed",
+    "CreditRetracted",
+}
+
+
+def test_a_batch_that_only_changes_assertions_recomputes_only_their_part(
+    store: ViewStore,
+    demo_events: tuple[SessionLog, list[StoredEvent]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A subject's asserted credits depend on the assertions alone and its
+    derived ones on everything else (the source is part of a credit's key):
+    applied one event at a time, a batch that only asserts, confirms, disputes
+    or retracts a credit reads the subject's assertions and its stored
+    asserted credits, two statements; a batch approving a comp reads every
+    kind of fact but the assertions. (That the credits come out right applied
+    this way is
+    test_credits_recomputed_in_small_chunks_and_one_event_at_a_time_agree.)"""
+    app, events = demo_events
+    notifications = [
+        Notification(
+            id=n,
+            originator_id=e.originator_id,
+            originator_version=e.originator_version,
+            topic=e.topic,
+            state=e.state,
+        )
+        for n, e in enumerate(events, start=1)
+    ]
+    view = store.view("credits")
+    reads = [0]
+    original = Db.rows
+
+    def counted(self: Db, *args: Any, **kwargs: Any) -> Any:
+        reads[0] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Db, "rows", counted)
+    made: dict[str, list[int]] = {}
+    for record, tracking in records_of(app.mapper, notifications, "demo"):
+        reads[0] = 0
+        view.apply_events([(record, tracking)])
+        made.setdefault(record.kind, []).append(reads[0])
+    assertions = [n for kind in ASSERTION_KINDS for n in made.get(kind, [])]
+    assert len(assertions) > 20
+    assert set(assertions) == {2}
+    # comps, takes, edit passes, check-ins, engineers, deliverables, stored
+    # credits (the assertions are not read):
+    assert max(made["CompApproved"]) == 7

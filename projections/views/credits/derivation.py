@@ -293,7 +293,7 @@ class CreditsDefinition(KindDispatchDefinition):
                 "events": _json([r.event_id]),
             },
         )
-        self._mark(db, p.subject_id)
+        self._mark_asserted(db, p.subject_id)
 
     @handles("CreditConfirmed", "CreditDisputed", "CreditRetracted")
     def _credit_changed(self, db: Db, r: DecisionRecord) -> None:
@@ -315,7 +315,7 @@ class CreditsDefinition(KindDispatchDefinition):
                 "credit": p.credit,
             },
         )
-        self._mark(db, p.subject_id)
+        self._mark_asserted(db, p.subject_id)
 
     @handles("SplitSheetFinalised")
     def _split(self, db: Db, r: DecisionRecord) -> None:
@@ -354,7 +354,8 @@ class CreditsDefinition(KindDispatchDefinition):
     # -- derivation ------------------------------------------------------------------
 
     def apply_many(self, db: Db, records: Sequence[DecisionRecord]) -> None:
-        """Apply the facts, then recompute once each recording they touched.
+        """Apply the facts, then recompute once each recording they touched:
+        the part of its credits they touched (derived, asserted or both).
 
         The sessions' engineers already recorded are read once for the batch
         (an engineer logs every take: a read per event was a round trip each
@@ -381,11 +382,17 @@ class CreditsDefinition(KindDispatchDefinition):
         sessions: set[str] = db.scratch.pop("sessions", set())
         if sessions:
             subjects |= recordings_of_sessions(db, sessions)
-        recompute(db, subjects)
+        recompute(db, subjects, db.scratch.pop("asserted", set()))
 
     @staticmethod
     def _mark(db: Db, subject_id: str) -> None:
+        """The derived credits of ``subject_id`` (a recording) may change."""
         db.scratch.setdefault("subjects", set()).add(subject_id)
+
+    @staticmethod
+    def _mark_asserted(db: Db, subject_id: str) -> None:
+        """The asserted credits of ``subject_id`` may change."""
+        db.scratch.setdefault("asserted", set()).add(subject_id)
 
     @staticmethod
     def _mark_session(db: Db, session_id: str) -> None:

@@ -5,6 +5,15 @@ per batch however many recordings (one round trip each on PostgreSQL, where a
 statement per recording and per session kept a live view seconds behind); the
 credits are then derived in Python, one recording at a time, and only the rows
 that changed are written.
+
+A subject's credits come in two independent parts: the **derived** ones (source
+``performer``, ``session``, ``edit``, ``mix``, ``master``: from comps, takes,
+check-ins, session engineers, edit passes and deliverables) and the
+**asserted** ones (source ``asserted``: from the credit assertions alone). No
+fact of one part changes a credit of the other (the source is part of a
+credit's key), so a batch that only asserted, confirmed, disputed or retracted
+credits of a subject recomputes only its asserted part: two reads instead of
+eight or nine.
 """
 
 from __future__ import annotations
@@ -47,10 +56,18 @@ def recordings_of_sessions(db: Db, sessions: Iterable[str]) -> set[str]:
     }
 
 
-class Facts:
-    """What the credits of ``subjects`` are derived from, read in one go."""
+ASSERTED_SOURCE = "asserted"
+"""The source of the credits taken from the assertions (the asserted part)."""
 
-    def __init__(self, db: Db, subjects: Sequence[str]) -> None:
+
+class Facts:
+    """What the credits of ``subjects`` are derived from, read in one go: the
+    derived part's facts of ``subjects`` and the assertions of ``asserted``
+    (by default the same subjects)."""
+
+    def __init__(
+        self, db: Db, subjects: Sequence[str], asserted: Sequence[str] | None = None
+    ) -> None:
         self.comps = _grouped(
             rows_for(
                 db,
@@ -132,7 +149,7 @@ class Facts:
                 "instruments_json, role_vocabulary, user_defined_role, status "
                 "FROM {asserted} WHERE subject_id {ids} "
                 "AND status <> 'retracted' ORDER BY subject_id, credits_id, credit",
-                subjects,
+                subjects if asserted is None else asserted,
             ),
             "subject_id",
         )
@@ -234,7 +251,7 @@ def derive(subject_id: str, facts: Facts) -> dict[Key, Row]:
         add(
             credit["party_id"],
             credit["role"],
-            "asserted",
+            ASSERTED_SOURCE,
             credit["event_ids_json"],
             instruments=credit["instruments_json"],
             vocabulary=credit["role_vocabulary"],
@@ -244,21 +261,46 @@ def derive(subject_id: str, facts: Facts) -> dict[Key, Row]:
     return found
 
 
-def recompute(db: Db, subjects: Iterable[str]) -> None:
+STORED = (
+    "SELECT subject_id, party_id, role, source, project, role_vocabulary, "
+    "user_defined_role, instruments_json, status, evidence_json "
+    "FROM {credits} WHERE subject_id {ids}"
+)
+PART = {"asserted": ASSERTED_SOURCE}
+
+
+def _stored(db: Db, derived: set[str], claimed: set[str]) -> list[Row]:
+    """The stored credits of the parts being recomputed: every credit of a
+    subject in both sets, the derived ones of the others in ``derived``, the
+    asserted ones of the others in ``claimed`` (a statement per group that
+    has subjects)."""
+    both = derived & claimed
+    return [
+        *rows_for(db, STORED, sorted(both)),
+        *rows_for(
+            db, STORED + " AND source <> :asserted", sorted(derived - both), PART
+        ),
+        *rows_for(db, STORED + " AND source = :asserted", sorted(claimed - both), PART),
+    ]
+
+
+def recompute(
+    db: Db, subjects: Iterable[str], asserted: Iterable[str] | None = None
+) -> None:
     """Make the stored credits of ``subjects`` what their facts give, writing
-    only the rows that differ (a recomputation mostly finds what is stored)."""
-    ids = sorted(subjects)
+    only the rows that differ (a recomputation mostly finds what is stored).
+
+    With ``asserted`` given, ``subjects`` get their derived part recomputed and
+    ``asserted`` their asserted part (a subject in both, both); without it,
+    ``subjects`` get both."""
+    derived = set(subjects)
+    claimed = derived if asserted is None else set(asserted)
+    ids = sorted(derived | claimed)
     if not ids:
         return
-    facts = Facts(db, ids)
+    facts = Facts(db, sorted(derived), sorted(claimed))
     stored: dict[str, dict[Key, Row]] = {}
-    for row in rows_for(
-        db,
-        "SELECT subject_id, party_id, role, source, project, role_vocabulary, "
-        "user_defined_role, instruments_json, status, evidence_json "
-        "FROM {credits} WHERE subject_id {ids}",
-        ids,
-    ):
+    for row in _stored(db, derived, claimed):
         key = (row.pop("party_id"), row.pop("role"), row.pop("source"))
         stored.setdefault(row.pop("subject_id"), {})[key] = row
     stale: list[Row] = []
@@ -312,4 +354,10 @@ def recompute(db: Db, subjects: Iterable[str]) -> None:
     )
 
 
-__all__ = ["Facts", "derive", "recompute", "recordings_of_sessions"]
+__all__ = [
+    "ASSERTED_SOURCE",
+    "Facts",
+    "derive",
+    "recompute",
+    "recordings_of_sessions",
+]
