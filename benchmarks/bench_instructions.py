@@ -14,10 +14,12 @@ No NATS: the demo album's stored events are copied under project ids
 ``--events`` of that stream are made into records (``records_of``, as a
 worker decodes its feed) and applied in pages of 1,000 to fresh shadow views
 in a scratch SQLite file (``apply_to_each``), as a parallel rebuild's worker
-does. The same run with no events (imports, the application, the views'
-tables) is subtracted, so the figure is the worker's own path per event.
-Both run with ``PYTHONHASHSEED=0`` (string hashes, and so dict and set
-layouts, the same each run): two runs of the same code give the same count.
+does. A run that makes the same events and applies none (imports, the
+application, the views' tables, making the events) is subtracted, so the
+figure is the worker's own path per event; a third run that only makes the
+records (no views) gives the decoding's share. Every run has
+``PYTHONHASHSEED=0`` (string hashes, and so dict and set layouts, the same
+each run): two runs of the same code give the same count.
 
 ``--against REV`` also counts a git revision of this repository, checked out
 in a temporary worktree, and prints both and the ratio: the baseline is that
@@ -42,9 +44,14 @@ PAGE = 1000
 GIT = ("git", "-C", str(ROOT))
 
 
-def child(root: Path, events: int) -> None:
-    """Apply ``events`` events the way a worker does, with ``root``'s code (run
-    under valgrind)."""
+MODES = ("none", "records", "views")
+"""What a counted run does with its events after making them: nothing (the
+baseline), records only (``records_of``), records applied to the views."""
+
+
+def child(root: Path, events: int, mode: str) -> None:
+    """Make ``events`` stored events and do ``mode`` with them the way a worker
+    does, with ``root``'s code (run under valgrind)."""
     sys.path[:0] = [str(root / "src"), str(root), str(root / "benchmarks")]
     from bench_projections import copy_for, template
     from eventsourcing.persistence import Notification
@@ -80,17 +87,19 @@ def child(root: Path, events: int) -> None:
         counts = dict.fromkeys(shadows, 0)
         failed: dict[str, PoisonEventError] = {}
         with fewer_collections():
-            for start in range(0, len(notifications), PAGE):
+            for start in range(0, len(notifications) if mode != "none" else 0, PAGE):
                 batch = records_of(app.mapper, notifications[start : start + PAGE], "b")
-                apply_to_each(shadows, batch, counts, failed)
+                if mode == "views":
+                    apply_to_each(shadows, batch, counts, failed)
         store.close()
     app.close()
-    if failed or any(count != events for count in counts.values()):
+    if mode == "views" and (failed or any(n != events for n in counts.values())):
         sys.exit(f"not every event applied: {counts}, failed {sorted(failed)}")
 
 
-def count(root: Path, events: int, views: str) -> int:
-    """Instructions of ``root``'s worker path for ``events`` events."""
+def count(root: Path, events: int, views: str, mode: str) -> int:
+    """Instructions of a run of ``root``'s code making ``events`` events and
+    doing ``mode`` with them."""
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "callgrind.out")
         env = {**os.environ, "BENCH_VIEWS": views, "PYTHONDONTWRITEBYTECODE": "1"}
@@ -104,6 +113,8 @@ def count(root: Path, events: int, views: str) -> int:
                 __file__,
                 "--child",
                 str(events),
+                "--mode",
+                mode,
                 "--root",
                 str(root),
             ],
@@ -114,12 +125,14 @@ def count(root: Path, events: int, views: str) -> int:
         )
         found = re.search(r"Collected : (\d+)", run.stderr)
         if run.returncode != 0 or found is None:
-            sys.exit(f"{root} ({events} events) failed:\n{run.stderr[-2000:]}")
+            sys.exit(f"{root} ({mode}) failed:\n{run.stderr[-2000:]}")
         return int(found.group(1))
 
 
-def per_event(root: Path, events: int, views: str) -> float:
-    return (count(root, events, views) - count(root, 0, views)) / events
+def per_event(root: Path, events: int, views: str) -> tuple[float, float]:
+    """Instructions per event of the worker's path and of its records alone."""
+    base, records, applied = (count(root, events, views, m) for m in MODES)
+    return (applied - base) / events, (records - base) / events
 
 
 def main() -> None:
@@ -128,10 +141,11 @@ def main() -> None:
     parser.add_argument("--against", help="a git revision to count as the baseline")
     parser.add_argument("--views", default="", help="these views only (default: all)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.root, args.child)
+        child(args.root, args.child, args.mode)
         return
     rows = [("this checkout", per_event(ROOT, args.events, args.views))]
     if args.against:
@@ -148,10 +162,16 @@ def main() -> None:
                     [*GIT, "worktree", "remove", "--force", str(tree)],
                     check=False,
                 )
+    first = rows[0][1]
     print(f"worker path, {args.events:,} events, views: {args.views or 'all'}")
-    print(f"{'code':<24} {'instructions/event':>20} {'vs first':>9}")
-    for name, value in rows:
-        print(f"{name:<24} {value:>20,.0f} {value / rows[0][1]:>9.3f}")
+    print("instructions per event (records: decoding the feed into records)")
+    head = ("code", "whole path", "vs first", "records", "vs first")
+    print("{:<24} {:>12} {:>9} {:>10} {:>9}".format(*head))
+    for name, (path, records) in rows:
+        print(
+            f"{name:<24} {path:>12,.0f} {path / first[0]:>9.3f} "
+            f"{records:>10,.0f} {records / first[1]:>9.3f}"
+        )
 
 
 if __name__ == "__main__":
