@@ -266,7 +266,7 @@ STORED = (
     "user_defined_role, instruments_json, status, evidence_json "
     "FROM {credits} WHERE subject_id {ids}"
 )
-PART = {"asserted": ASSERTED_SOURCE}
+ASSERTED_PARAMS = {"asserted": ASSERTED_SOURCE}
 
 
 def _stored(db: Db, derived: set[str], claimed: set[str]) -> list[Row]:
@@ -278,9 +278,17 @@ def _stored(db: Db, derived: set[str], claimed: set[str]) -> list[Row]:
     return [
         *rows_for(db, STORED, sorted(both)),
         *rows_for(
-            db, STORED + " AND source <> :asserted", sorted(derived - both), PART
+            db,
+            STORED + " AND source <> :asserted",
+            sorted(derived - both),
+            ASSERTED_PARAMS,
         ),
-        *rows_for(db, STORED + " AND source = :asserted", sorted(claimed - both), PART),
+        *rows_for(
+            db,
+            STORED + " AND source = :asserted",
+            sorted(claimed - both),
+            ASSERTED_PARAMS,
+        ),
     ]
 
 
