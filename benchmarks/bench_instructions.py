@@ -147,6 +147,16 @@ def main() -> None:
     if args.child is not None:
         child(args.root, args.child, args.mode)
         return
+    if args.events < 1:
+        parser.error("--events must be at least 1")
+    sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+    from projections import view_names
+
+    unknown = sorted({v for v in args.views.split(",") if v} - set(view_names()))
+    if unknown:
+        parser.error(
+            f"--views: unknown {', '.join(unknown)} (views: {', '.join(view_names())})"
+        )
     rows = [("this checkout", per_event(ROOT, args.events, args.views))]
     if args.against:
         with tempfile.TemporaryDirectory() as folder:

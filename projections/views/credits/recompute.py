@@ -292,17 +292,13 @@ def _stored(db: Db, derived: set[str], claimed: set[str]) -> list[Row]:
     ]
 
 
-def recompute(
-    db: Db, subjects: Iterable[str], asserted: Iterable[str] | None = None
-) -> None:
-    """Make the stored credits of ``subjects`` what their facts give, writing
-    only the rows that differ (a recomputation mostly finds what is stored).
-
-    With ``asserted`` given, ``subjects`` get their derived part recomputed and
-    ``asserted`` their asserted part (a subject in both, both); without it,
-    ``subjects`` get both."""
+def recompute(db: Db, subjects: Iterable[str], asserted: Iterable[str]) -> None:
+    """Make the stored credits what their facts give: the derived part of
+    ``subjects``' and the asserted part of ``asserted``' (a subject in both,
+    both), writing only the rows that differ (a recomputation mostly finds
+    what is stored)."""
     derived = set(subjects)
-    claimed = derived if asserted is None else set(asserted)
+    claimed = set(asserted)
     ids = sorted(derived | claimed)
     if not ids:
         return
