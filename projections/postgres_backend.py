@@ -5,17 +5,20 @@ Each view has its own tables in the store's schema, its own tracking table
 Applying a batch locks the view's tracking row (``SELECT ... FOR UPDATE``; an
 advisory lock of the view and source while there is no row yet), so two
 runners started by mistake on the same view serialise and the second one skips
-what the first applied.
+what the first applied. A batch's statements go out in psycopg's pipeline
+mode, except for views that append in bulk
+(:attr:`~projections.sql_view.ViewDefinition.appends_in_bulk`: the timeline
+and the decision log), whose rows go out with ``COPY``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from psycopg import Cursor
+from psycopg import Cursor, pq
 from psycopg.rows import DictRow
 from psycopg.sql import SQL
 from psycopg.types.json import set_json_loads
@@ -70,7 +73,8 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
 
     @contextmanager
     def _transaction(self, *, commit: bool) -> Iterator[Cursor[DictRow]]:
-        """A transaction; one that writes runs in psycopg's pipeline mode.
+        """A transaction; one that writes runs in psycopg's pipeline mode,
+        unless its view appends in bulk (``COPY``, :meth:`_insert_rows`).
 
         Applying a batch runs several statements per event, most of them writes
         whose results nobody reads: in pipeline mode they are sent without
@@ -80,11 +84,37 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
         """
         with self.datastore.transaction(commit=commit) as cursor:
             set_json_loads(decode_json, cursor)
-            if not commit:
+            if not commit or self.definition.appends_in_bulk:
                 yield cursor
                 return
             with cursor.connection.pipeline():
                 yield cursor
+
+    def _insert_rows(
+        self,
+        cursor: Cursor[DictRow],
+        table: str,
+        columns: tuple[str, ...],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """``COPY`` outside pipeline mode (PostgreSQL refuses it inside), where
+        a row costs the client and the server about half what a pipelined
+        ``INSERT`` does; ``executemany`` in pipeline mode."""
+        if cursor.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            super()._insert_rows(cursor, table, columns, rows)
+            return
+        with cursor.copy(self._copy_sql(table, columns)) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _copy_sql(self, table: str, columns: tuple[str, ...]) -> str:
+        """``COPY <table> (<columns>) FROM STDIN`` for logical ``table`` (cached)."""
+        key = f"\0copy {table} {columns}"
+        statement = self._sql_cache.get(key)
+        if statement is None:
+            statement = f"COPY {self._names[table]} ({', '.join(columns)}) FROM STDIN"
+            self._sql_cache[key] = statement
+        return statement
 
     def _write_cursor(self, cursor: Cursor[DictRow]) -> Cursor[DictRow]:
         """A second cursor of the transaction's connection, for writes.

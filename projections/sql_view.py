@@ -103,12 +103,7 @@ class Db:
         """Insert ``rows`` (values in the order of ``columns``) into ``table``:
         one statement for the batch, no per-row dictionaries (the bulk path)."""
         if rows:
-            names = tuple(columns)
-            adapt = self._view.row_adapter(table, names)
-            self._writes.executemany(
-                self._view.insert_sql(table, names),
-                rows if adapt is None else [adapt(r) for r in rows],
-            )
+            self._view._insert_rows(self._writes, table, tuple(columns), rows)
 
     def in_list(self, name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
         """``IN (...)`` (or its backend's equivalent) for ``values``, and its
@@ -170,6 +165,12 @@ class ViewDefinition(ABC):
     """The indexes (per table, by columns) that ``apply`` itself queries; ``None``
     for all. A view being rebuilt gets only these while it is filled, the others
     are built once, when it is swapped in (see :mod:`projections.rebuild`)."""
+    appends_in_bulk: ClassVar[bool] = False
+    """Whether applying a batch writes mostly new rows through
+    :meth:`Db.insert_many` and reads nothing: on PostgreSQL such a view's
+    transactions then run outside pipeline mode and send those rows with
+    ``COPY``, about half the CPU (client and server) of pipelined inserts
+    (docs/performance.md); on SQLite nothing changes."""
 
     @abstractmethod
     def apply(self, db: Db, record: DecisionRecord) -> None:
@@ -312,6 +313,21 @@ class SQLView(TrackingRecorder):
 
     def _lock_tracking(self, cursor: Any, source: str) -> int | None:
         raise NotImplementedError
+
+    def _insert_rows(
+        self,
+        cursor: Any,
+        table: str,
+        columns: tuple[str, ...],
+        rows: Sequence[Sequence[Any]],
+    ) -> None:
+        """Insert ``rows`` of ``columns`` into logical ``table`` (for
+        :meth:`Db.insert_many`): one ``executemany`` (a backend may do better)."""
+        adapt = self.row_adapter(table, columns)
+        cursor.executemany(
+            self.insert_sql(table, columns),
+            rows if adapt is None else [adapt(r) for r in rows],
+        )
 
     def _write_cursor(self, cursor: Any) -> Any:
         """The cursor :class:`Db` runs writes on in the transaction of ``cursor``

@@ -107,6 +107,7 @@ class DecisionLogDefinition(ViewDefinition):
     tables = (DECISIONS,)
     doc = "Who decided what, in which capacity, when, why and what it replaced."
     apply_indexes = {"decisions": (("command_id",),)}  # late receipts
+    appends_in_bulk = True  # and a late receipt's rare UPDATE
 
     def apply(self, db: Db, record: DecisionRecord) -> None:
         self.apply_many(db, [record])

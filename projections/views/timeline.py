@@ -84,6 +84,7 @@ class TimelineDefinition(ViewDefinition):
     tables = (ENTRIES, SUBJECTS)
     doc = "Every decision in order, per project, recording, session and person."
     apply_indexes = {}  # applying only appends
+    appends_in_bulk = True
 
     def apply(self, db: Db, record: DecisionRecord) -> None:
         self.apply_many(db, [record])

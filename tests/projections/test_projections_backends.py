@@ -30,6 +30,11 @@ from projections.views.timeline import SUBJECT_COLUMNS
 def test_sqlite_and_postgres_views_are_identical(app: ThingLog, tmp_path: Path) -> None:
     story(app, n=5)
     app.note("alb.thing.t1", "ünïcode ✓ and 'quotes'", reason=None)
+    # What COPY's text format escapes (PostgreSQL's timeline and decision log
+    # are written with COPY): tab, newline, carriage return, backslash, and
+    # the text of its NULL marker.
+    awkward = "tab\there, new\nline, cr\r, back\\slash, \\N, \\."
+    app.note("alb.thing.t2", awkward, reason=awkward)
     dumps = []
     for backend in ("sqlite", "postgres"):
         store = make_store(backend, tmp_path)

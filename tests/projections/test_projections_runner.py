@@ -275,6 +275,46 @@ def test_poison_halts_only_its_view_and_is_recorded(
         fixed.stop()
 
 
+def test_a_row_the_database_refuses_halts_its_view_just_before_it(
+    app: ThingLog, store: ViewStore
+) -> None:
+    """The timeline's rows go to PostgreSQL with COPY: a row the server refuses
+    fails the COPY, and the view halts just before that event as for any
+    poison, with every event before it applied and the other views going on."""
+    story(app, n=3)
+    refused = app.note("alb.thing.t1", "refused by the database")
+    last = story(app, project="ep", n=2)
+    timeline = store.view("timeline")
+    entries = timeline.physical("entries")
+    if isinstance(store, PostgresViewStore):
+        statement = (
+            f'ALTER TABLE "{store.schema}"."{entries}" ADD CONSTRAINT refuses '
+            "CHECK (summary NOT LIKE '%refused by the database%')"
+        )
+    else:
+        statement = (
+            f'CREATE TRIGGER refuses BEFORE INSERT ON "{entries}" '
+            "WHEN NEW.summary LIKE '%refused by the database%' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    timeline.execute_script([statement])
+    runner = ProjectionsRunner(app, store, views=INFRA_VIEWS, batch_size=100)
+    runner.start()
+    try:
+        runner.wait(last, timeout=10, views=["decision_log"])
+        with pytest.raises(PoisonEventError) as caught:
+            runner.wait(last, timeout=10, views=["timeline"])
+        failure = caught.value.failure
+        assert failure.position == refused
+        assert failure.error_type == "IntegrityError"
+        assert "refuses" in failure.error or "refused" in failure.error
+        assert timeline.position(app.name) == refused - 1
+        positions = [e.position for e in runner.timeline.timeline(limit=1000).items]
+        assert positions == list(range(1, refused))
+    finally:
+        runner.stop()
+
+
 def test_undecodable_event_halts_views_with_reason(
     app: ThingLog, store: ViewStore
 ) -> None:
