@@ -103,18 +103,10 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
         if cursor.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF:
             super()._insert_rows(cursor, table, columns, rows)
             return
-        with cursor.copy(self._copy_sql(table, columns)) as copy:
+        statement = f"COPY {self._names[table]} ({', '.join(columns)}) FROM STDIN"
+        with cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
-
-    def _copy_sql(self, table: str, columns: tuple[str, ...]) -> str:
-        """``COPY <table> (<columns>) FROM STDIN`` for logical ``table`` (cached)."""
-        key = f"\0copy {table} {columns}"
-        statement = self._sql_cache.get(key)
-        if statement is None:
-            statement = f"COPY {self._names[table]} ({', '.join(columns)}) FROM STDIN"
-            self._sql_cache[key] = statement
-        return statement
 
     def _write_cursor(self, cursor: Cursor[DictRow]) -> Cursor[DictRow]:
         """A second cursor of the transaction's connection, for writes.
