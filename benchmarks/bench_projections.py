@@ -989,6 +989,34 @@ def lag_line(lag: dict[str, Any], args: argparse.Namespace) -> str:
 # --- main ----------------------------------------------------------------------------
 
 
+def machine_ticks() -> list[int]:
+    """The machine's CPU time so far, all cores, from ``/proc/stat``'s ``cpu``
+    line, in clock ticks: user, nice, system, idle, iowait, irq, softirq, steal
+    (empty where there is no such file)."""
+    try:
+        with open("/proc/stat") as file:
+            fields = file.readline().split()
+    except OSError:
+        return []
+    return [int(value) for value in fields[1:9]]
+
+
+def machine_line(before: list[int], after: list[int]) -> str:
+    """How busy the machine's cores were between two readings, and how much of
+    their time the hypervisor gave to other machines (steal): a slow spell with
+    much steal is other work on the same host, not this code."""
+    if len(before) < 8 or len(after) < 8:
+        return "machine: no /proc/stat here"
+    used = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(used) or 1
+    busy = total - used[3] - used[4] - used[7]
+    return (
+        f"machine ({os.cpu_count()} cores) over the run: {busy / total:.0%} busy, "
+        f"{used[4] / total:.1%} waiting for I/O, {used[7] / total:.1%} stolen "
+        "by the hypervisor"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -1105,16 +1133,19 @@ def main() -> None:
 
     from session_log.embedded import EmbeddedNATS
 
+    ticks = machine_ticks()
     with EmbeddedNATS() as server:
         args.nats_url = server.url
         lag_backends = [b for b in args.lag_backends.split(",") if b]
         if args.lag_only:
             for backend in lag_backends:
                 print(lag_line(measure_lag(args, backend), args))
+            print(machine_line(ticks, machine_ticks()))
             return
         if args.restart_only:
             for backend in lag_backends:
                 print("\n".join(restart_on_backlog(args, backend)), flush=True)
+            print(machine_line(ticks, machine_ticks()))
             return
         app = jetstream_app(server.url, args.stream)
         print(f"generating {args.events:,} events ...", flush=True)
@@ -1177,6 +1208,7 @@ def main() -> None:
         print(lag_line(lag, args))
     print()
     print("\n".join(restarts))
+    print(machine_line(ticks, machine_ticks()))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ rebuild-sized ones.
 
 Run:  python benchmarks/bench_view_batches.py [--projects 32] [--events 4000]
       [--small 20] [--large 2000] [--backends sqlite,postgres]
-      [--pg-url postgresql://postgres@127.0.0.1/test] [--threads-vs-one]
+      [--pg-url postgresql://postgres@127.0.0.1/test] [--threads-vs-one] [--cpu]
 
 No NATS: the demo album is recorded in memory, copied under ``--projects``
 project ids, and each copy is taken up at a different point of the album (the
@@ -16,7 +16,11 @@ baseline: a rebuild's batches). Prints microseconds per event (CPU time on
 SQLite, wall time on PostgreSQL, whose server works in other processes) and
 the ratio small/large, per view and backend, and the reads per event in the
 small batches (statements that wait for their reply: a round trip each on
-PostgreSQL).
+PostgreSQL). With ``--cpu``, PostgreSQL's figures are CPU time instead: this
+process's (the client: the views' code, psycopg) and, on a line of its own,
+the server's (every process named ``postgres`` on this machine, read from
+``/proc``: the backends, the WAL writer, the checkpointer ...), so run it
+where PostgreSQL has no other work.
 
 ``--threads-vs-one`` instead applies the timed events to all five views of one
 store in ``--small`` batches, as a live runner does (a thread per view, whose
@@ -91,21 +95,59 @@ def count_reads() -> None:
         setattr(Db, name, counted)
 
 
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds (user and system) of every process named ``postgres`` on this
+    machine, by process id (``/proc/<pid>/stat``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as file:
+                stat = file.read()
+        except OSError:  # ended meanwhile
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def server_seconds(before: dict[int, float], after: dict[int, float]) -> float:
+    """The CPU PostgreSQL's processes used between two readings (a process that
+    started meanwhile counts whole)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
 def per_event(
-    store: ViewStore, name: str, prefix: list[Any], timed: list[Any], batch: int
-) -> tuple[float, float]:
-    """Microseconds and reads per timed event."""
+    store: ViewStore,
+    name: str,
+    prefix: list[Any],
+    timed: list[Any],
+    batch: int,
+    *,
+    cpu: bool = False,
+) -> tuple[float, float, float | None]:
+    """Microseconds and reads per timed event; with ``cpu`` on PostgreSQL, the
+    first figure is the client's CPU (not the wall time) and the third the
+    server's CPU (None otherwise)."""
     view = store.view(name)
     for i in range(0, len(prefix), PREFIX_BATCH):
         view.apply_events(prefix[i : i + PREFIX_BATCH])
-    clock = time.process_time if not isinstance(store, PostgresViewStore) else None
-    tick = clock or time.perf_counter
+    postgres = isinstance(store, PostgresViewStore)
+    tick = time.perf_counter if postgres and not cpu else time.process_time
     READS[0] = 0
+    server = postgres_cpu() if postgres and cpu else None
     started = tick()
     for i in range(0, len(timed), batch):
         view.apply_events(timed[i : i + batch])
     took = tick() - started
-    return took / len(timed) * 1e6, READS[0] / len(timed)
+    served = None
+    if server is not None:
+        served = server_seconds(server, postgres_cpu()) / len(timed) * 1e6
+    return took / len(timed) * 1e6, READS[0] / len(timed), served
 
 
 def all_views(
@@ -194,6 +236,11 @@ def main() -> None:
         help="all views: a thread per view against one thread taking them in turn",
     )
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="PostgreSQL: the client's and the server's CPU per event, not wall time",
+    )
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -206,34 +253,49 @@ def main() -> None:
         f"{len(prefix):,} events applied first, {len(timed):,} timed, "
         f"{args.projects} projects; batches of {args.small} vs {args.large}"
     )
+    if args.cpu:
+        print("PostgreSQL: CPU time, the client's (this process) and the server's")
     head = ("backend", "view", "small us/ev", "large us/ev", "ratio", "reads/ev")
-    print("{:10} {:14} {:>12} {:>12} {:>6} {:>9}".format(*head))
+    print("{:10} {:18} {:>12} {:>12} {:>6} {:>9}".format(*head))
     for backend in [b for b in args.backends.split(",") if b]:
-        totals = [0.0, 0.0, 0.0]
+        sums: dict[str, list[float]] = {}
+        reads_in_all = 0.0
         for name in view_names():
-            figures: list[tuple[float, float]] = []
+            figures: list[tuple[float, float, float | None]] = []
             for batch in (args.small, args.large):
                 with tempfile.TemporaryDirectory() as tmp:
                     store = open_backend(backend, args.pg_url, tmp)
                     try:
-                        figures.append(per_event(store, name, prefix, timed, batch))
+                        figures.append(
+                            per_event(store, name, prefix, timed, batch, cpu=args.cpu)
+                        )
                     finally:
                         if isinstance(store, PostgresViewStore):
                             store.drop_schema()
                         store.close()
-            (small, reads), (large, _) = figures
-            totals[0] += small
-            totals[1] += large
-            totals[2] += reads
-            ratio = small / large
+            (small, reads, small_server), (large, _, large_server) = figures
+            reads_in_all += reads
+            lines = [("", small, large)]
+            if small_server is not None and large_server is not None:
+                lines = [
+                    ("client", small, large),
+                    ("server", small_server, large_server),
+                ]
+            for part, at_small, at_large in lines:
+                total = sums.setdefault(part, [0.0, 0.0])
+                total[0] += at_small
+                total[1] += at_large
+                print(
+                    f"{backend:10} {(name + ' ' + part).strip():18} {at_small:12.1f} "
+                    f"{at_large:12.1f} {at_small / at_large:6.2f} {reads:9.3f}"
+                )
+        if len(sums) > 1:
+            sums["together"] = [sum(t[i] for t in sums.values()) for i in (0, 1)]
+        for part, (at_small, at_large) in sums.items():
             print(
-                f"{backend:10} {name:14} {small:12.1f} {large:12.1f} {ratio:6.2f} "
-                f"{reads:9.3f}"
+                f"{backend:10} {('all views ' + part).strip():18} {at_small:12.1f} "
+                f"{at_large:12.1f} {at_small / at_large:6.2f} {reads_in_all:9.3f}"
             )
-        print(
-            f"{backend:10} {'all views':14} {totals[0]:12.1f} {totals[1]:12.1f} "
-            f"{totals[0] / totals[1]:6.2f} {totals[2]:9.3f}"
-        )
 
 
 if __name__ == "__main__":
