@@ -13,7 +13,7 @@ and the decision log), whose rows go out with ``COPY``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +25,16 @@ from psycopg.types.json import set_json_loads
 
 from projections.dialects import PostgresDialect, decode_json
 from projections.sql_view import SQLView
+
+
+def copy_rows(
+    cursor: Cursor[Any], target: str, columns: str, rows: Iterable[Sequence[Any]]
+) -> None:
+    """Send ``rows`` (values in the order of ``columns``, a comma-separated
+    list) into the qualified table ``target`` with ``COPY ... FROM STDIN``."""
+    with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 class PostgresView(SQLView, PostgresTrackingRecorder):
@@ -103,10 +113,7 @@ class PostgresView(SQLView, PostgresTrackingRecorder):
         if cursor.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF:
             super()._insert_rows(cursor, table, columns, rows)
             return
-        statement = f"COPY {self._names[table]} ({', '.join(columns)}) FROM STDIN"
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
+        copy_rows(cursor, self._names[table], ", ".join(columns), rows)
 
     def _write_cursor(self, cursor: Cursor[DictRow]) -> Cursor[DictRow]:
         """A second cursor of the transaction's connection, for writes.

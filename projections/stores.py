@@ -386,6 +386,8 @@ class PostgresViewStore(ViewStore):
         namespace: str,
         trackings: Sequence[Tracking],
     ) -> None:
+        from projections.postgres_backend import copy_rows
+
         with self.datastore.transaction(commit=True) as cursor:
             for path in paths:
                 with closing(sqlite3.connect(path)) as source:
@@ -395,10 +397,7 @@ class PostgresViewStore(ViewStore):
                             f'SELECT {names} FROM "{namespace}_{table.name}"'
                         )
                         target = shadow.dialect.qualify(shadow.physical(table.name))
-                        with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
-                            while chunk := rows.fetchmany(5000):
-                                for values in chunk:
-                                    copy.write_row(values)
+                        copy_rows(cursor, target, names, rows)
             for tracking in trackings:
                 shadow.insert_tracking_in(cursor, tracking)
             for statement in shadow.index_ddl():  # after the rows: faster
